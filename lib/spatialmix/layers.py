@@ -1,0 +1,156 @@
+"""The paper's vocabulary as module types: spatial mixing, channel mixing, the separable pair.
+
+Spatial mixing is a depthwise k×k convolution (each channel filtered on its own); channel mixing
+is a 1×1 convolution. Every other module finds the two by type, so freezing, filter banks and
+spectra never rely on parameter-name arithmetic (paper §3.2; chapter 02).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+IMPLS = ("folded", "explicit")
+
+
+def same_padding(kernel_size: int) -> tuple[int, int]:
+    """Return (before, after) padding that keeps H×W for a stride-1 conv, as padding="same" does.
+
+    PyTorch puts the smaller half first: k = 8 pads 3 before and 4 after (ConvMixer, §3.3).
+    """
+    total = kernel_size - 1
+    return total // 2, total - total // 2
+
+
+class SpatialConv(nn.Conv2d):
+    """Depthwise k×k convolution with depth multiplier d: the only place spatial mixing happens.
+
+    Odd k pads k//2 on each side (any stride). Even k is only valid at stride 1 and pads like
+    padding="same" (3 before, 4 after for k = 8), matching the reference ConvMixer.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        kernel_size: int,
+        multiplier: int = 1,
+        stride: int = 1,
+        bias: bool = False,
+    ) -> None:
+        check_kernel(kernel_size, stride)
+        super().__init__(
+            channels,
+            channels * multiplier,
+            kernel_size,
+            stride=stride,
+            padding=kernel_size // 2,
+            groups=channels,
+            bias=bias,
+        )
+        self.multiplier = multiplier
+        # even k: pad k/2 on both sides and drop the first output row and column. That equals
+        # "same" padding (k/2 - 1 before, k/2 after) without copying the input into a padded
+        # buffer, which PyTorch's padding="same" does for even kernels.
+        self.crop = 1 - kernel_size % 2
+
+    def forward(self, x: Tensor) -> Tensor:
+        return crop_same(super().forward(x), self.crop)
+
+
+class ChannelConv(nn.Conv2d):
+    """Pointwise 1×1 convolution: channel mixing only."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, bias: bool = False):
+        super().__init__(in_channels, out_channels, 1, stride=stride, bias=bias)
+
+
+def crop_same(y: Tensor, crop: int) -> Tensor:
+    """Drop `crop` leading rows and columns: turns symmetric k/2 padding into "same" for even k."""
+    return y[..., crop:, crop:] if crop else y
+
+
+def check_kernel(kernel_size: int, stride: int) -> None:
+    """Raise a ValueError for kernel/stride combinations that cannot keep a sensible shape."""
+    if kernel_size < 1 or stride < 1:
+        raise ValueError(f"kernel_size and stride must be >= 1, got k={kernel_size}, s={stride}")
+    if kernel_size % 2 == 0 and stride != 1:
+        raise ValueError(
+            f"an even kernel (k={kernel_size}) needs asymmetric 'same' padding, which PyTorch "
+            f"only defines at stride 1; got stride={stride}. Use an odd kernel to downsample."
+        )
+
+
+def fold_weight(spatial: Tensor, channel: Tensor, in_channels: int) -> Tensor:
+    """Contract depthwise and pointwise weights into one dense k×k weight.
+
+    W[o, c] = Σ_j P[o, c·d + j] · D[c·d + j]  (chapter 02).
+    spatial: (c_in·d, 1, k, k), channel: (c_out, c_in·d, 1, 1) -> (c_out, c_in, k, k).
+    """
+    c_out = channel.shape[0]
+    d = spatial.shape[0] // in_channels
+    k = spatial.shape[-1]
+    pointwise = channel.reshape(c_out, in_channels, d)
+    depthwise = spatial.reshape(in_channels, d, k * k)
+    return torch.einsum("ocj,cjs->ocs", pointwise, depthwise).reshape(c_out, in_channels, k, k)
+
+
+class SeparableConv2d(nn.Module):
+    """Depthwise k×k (multiplier d) then pointwise 1×1, nothing between, no bias (§3.2, Eq. 2).
+
+    Both implementations hold the same two parameters (`spatial.weight`, `channel.weight`):
+    - "explicit": run the two convolutions, as the paper did;
+    - "folded": contract the pair into one dense k×k weight every call and run one dense conv.
+      Same function and gradients (tests/test_layers.py), far faster on CPU (chapter 02).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        multiplier: int = 9,
+        stride: int = 1,
+        impl: str = "folded",
+    ) -> None:
+        super().__init__()
+        if impl not in IMPLS:
+            raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+        if min(in_channels, out_channels, multiplier) < 1:
+            raise ValueError("in_channels, out_channels and multiplier must be >= 1")
+        self.spatial = SpatialConv(in_channels, kernel_size, multiplier, stride)
+        self.channel = ChannelConv(in_channels * multiplier, out_channels)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.impl = impl
+
+    def forward(self, x: Tensor) -> Tensor:  # (B, c_in, H, W) -> (B, c_out, H/s, W/s)
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"expected {self.in_channels} input channels, got {x.shape[1]}")
+        if self.impl == "explicit":
+            return self.channel(self.spatial(x))
+        weight = fold_weight(self.spatial.weight, self.channel.weight, self.in_channels)
+        s = self.spatial
+        return crop_same(F.conv2d(x, weight, stride=s.stride, padding=s.padding), s.crop)
+
+    def extra_repr(self) -> str:
+        return f"impl={self.impl!r}"
+
+
+class Normalize(nn.Module):
+    """Standardise [0, 1] images per channel inside the model, so attacks work in pixel units."""
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        # not persistent: they come from the config, and state_dict keeps the reference's layout
+        as_buffer = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+        self.register_buffer("mean", as_buffer, persistent=False)
+        as_buffer = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+        self.register_buffer("std", as_buffer, persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[1] != self.mean.shape[1]:
+            raise ValueError(
+                f"model expects {self.mean.shape[1]} input channels, got input of shape "
+                f"{tuple(x.shape)}"
+            )
+        return (x - self.mean) / self.std

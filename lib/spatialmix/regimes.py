@@ -1,0 +1,131 @@
+"""What is learned: the paper's regimes, the fixed filter banks of Fig. 3, and parameter counts.
+
+Regimes are named for what is LEARNED (paper §4): "full" learns everything, "chans" freezes the
+spatial (depthwise) filters at random init and learns channel mixing, "space" freezes the 1×1
+channel filters and learns spatial mixing. BatchNorm and the classifier are learned in every
+regime (our choice, PAPER.md). Chapter 03 shows the counts.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layers import ChannelConv, SpatialConv, same_padding
+from .models import PatchEmbed
+from .spectral import smooth_filters
+
+REGIMES = ("full", "chans", "space")
+BANKS = ("random", "same", "box", "identity")
+REGIME_MEANING = {
+    "full": "every weight learned",
+    "chans": "spatial filters frozen at random init, channel mixing learned",
+    "space": "1×1 channel filters frozen at random init, spatial mixing learned",
+}
+# chans also freezes the ConvMixer stem (paper §4.2); space freezes projection shortcuts too,
+# since a 1×1 shortcut is channel mixing (our choice, PAPER.md)
+FROZEN_KINDS: dict[str, tuple[type[nn.Module], ...]] = {
+    "full": (),
+    "chans": (SpatialConv, PatchEmbed),
+    "space": (ChannelConv,),
+}
+
+
+def check_regime(regime: str) -> None:
+    """Raise a ValueError naming the valid regimes unless regime is one of them."""
+    if regime not in REGIMES:
+        raise ValueError(
+            f"unknown regime {regime!r}; valid regimes (what is LEARNED) are "
+            + ", ".join(f"{r!r} ({REGIME_MEANING[r]})" for r in REGIMES)
+        )
+
+
+def freeze_modules(model: nn.Module, kinds: tuple[type[nn.Module], ...]) -> int:
+    """Freeze weight and bias of every module of the given types; return #params frozen."""
+    frozen = 0
+    for module in model.modules():
+        if kinds and isinstance(module, kinds):
+            for p in module.parameters(recurse=False):
+                p.requires_grad_(False)
+                frozen += p.numel()
+    return frozen
+
+
+def apply_regime(model: nn.Module, regime: str) -> nn.Module:
+    """Make exactly what `regime` learns trainable and freeze the rest in place; return model."""
+    check_regime(regime)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    freeze_modules(model, FROZEN_KINDS[regime])
+    return model
+
+
+@torch.no_grad()
+def set_filter_bank(model: nn.Module, bank: str = "random", sigma: float = 0.0) -> nn.Module:
+    """Overwrite every spatial filter bank in place, then smooth it by a Gaussian of width σ.
+
+    "random": PyTorch's default init, left as is. "same": the first channel's d random filters
+    reused for every channel (Fig. 3). "box": every filter the k×k mean. "identity": a delta at
+    the centre (for even k, the tap "same" padding aligns with the output pixel).
+    Deterministic banks also zero the spatial bias so they really are the named filter.
+    """
+    if bank not in BANKS:
+        raise ValueError(f"unknown filter bank {bank!r}; valid banks are {BANKS}")
+    for module in model.modules():
+        if not isinstance(module, SpatialConv):
+            continue
+        w = module.weight  # (c·d, 1, k, k)
+        k = w.shape[-1]
+        if bank == "same":
+            per_channel = w.view(module.in_channels, module.multiplier, k, k)
+            per_channel.copy_(per_channel[:1].expand_as(per_channel).clone())
+        elif bank == "box":
+            w.fill_(1.0 / (k * k))
+        elif bank == "identity":
+            c = same_padding(k)[0]
+            w.zero_()
+            w[:, :, c, c] = 1.0
+        if bank in ("box", "identity") and module.bias is not None:
+            module.bias.zero_()
+        if sigma > 0:
+            w.copy_(smooth_filters(w, sigma))
+    return model
+
+
+def count_parameters(model: nn.Module) -> dict[str, dict[str, int]]:
+    """Count parameters by role (spatial, channel, stem, other) as {role: {trainable, frozen}}."""
+    counts: dict[str, dict[str, int]] = {}
+    for module in model.modules():
+        if isinstance(module, SpatialConv):
+            role = "spatial"
+        elif isinstance(module, ChannelConv):
+            role = "channel"
+        elif isinstance(module, PatchEmbed):
+            role = "stem"
+        else:
+            role = "other"  # BatchNorm, classifier, un-shuffler head
+        row = counts.setdefault(role, {"trainable": 0, "frozen": 0})
+        for p in module.parameters(recurse=False):
+            row["trainable" if p.requires_grad else "frozen"] += p.numel()
+    return counts
+
+
+def count_trainable(model: nn.Module) -> int:
+    """Return the number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def regime_table(models: dict[str, nn.Module]) -> str:
+    """Format trainable/total parameters per role for each named model, one row per model."""
+    roles = ("spatial", "channel", "stem", "other")
+    head = f"{'model':<28}" + "".join(f"{r:>20}" for r in roles) + f"{'trainable':>12}"
+    lines = [head, "-" * len(head)]
+    for name, model in models.items():
+        counts = count_parameters(model)
+        cells = []
+        for r in roles:
+            c = counts.get(r, {"trainable": 0, "frozen": 0})
+            total = c["trainable"] + c["frozen"]
+            cells.append(f"{c['trainable']:>9,}/{total:<10,}" if total else f"{'-':>20}")
+        lines.append(f"{name:<28}" + "".join(cells) + f"{count_trainable(model):>12,}")
+    return "\n".join(lines)
