@@ -1,0 +1,45 @@
+# make test : set up .venv if needed, then ruff + pytest tests/ + pytest --nbval book/
+# make book : set up .venv if needed, run every chapter with papermill, build the HTML book
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# the dev/CI install pins torch; the library itself does not (Colab and conda ship their own)
+TORCH := torch==2.14.1 torchvision==0.29.1
+# offline data beside the checkout (development machines and CI); users set their own
+SHARED_DATA := $(abspath ../shared/data)
+ifneq ($(wildcard $(SHARED_DATA)),)
+export SPATIALMIX_DATA ?= $(SHARED_DATA)
+endif
+# 2 cores: torch is several times slower when oversubscribed
+export SPATIALMIX_THREADS ?= 2
+export OMP_NUM_THREADS ?= $(SPATIALMIX_THREADS)
+
+.PHONY: test lint book chapters html clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e ".[book,test]"
+	touch $@
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest tests/ -q
+	SPATIALMIX_READONLY=1 $(BIN)/pytest --nbval book/ -q -p no:cacheprovider \
+		--sanitize-with book/nbval_sanitize.cfg
+
+chapters: $(BIN)/.installed
+	$(BIN)/python -m spatialmix.chapters run
+
+html: $(BIN)/.installed
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+book: chapters html
+
+clean:
+	rm -rf _build

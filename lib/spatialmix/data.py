@@ -1,0 +1,137 @@
+"""Batches from tensors: seeded subsets, batched crop/flip, and the fixed pixel permutation (§4.4).
+
+The whole split lives in one uint8 tensor; a batch is drawn by index and augmented as a batch
+(airbench style), so no Python code runs per image. Every random choice comes from a generator
+seeded by (seed, epoch, step): a resumed run sees exactly the batches an uninterrupted one sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+
+AUGMENTS = ("crop_flip", "crop", "none")
+
+
+def generator(*parts: int) -> torch.Generator:
+    """Return a CPU generator seeded from a tuple of integers (seed, epoch, step, ...)."""
+    seed = 0
+    for p in parts:
+        seed = (seed * 1_000_003 + int(p) + 1) % (2**63 - 1)
+    return torch.Generator().manual_seed(seed)
+
+
+def stratified_subset(y: Tensor, n: int, seed: int) -> Tensor:
+    """Pick n indices with every class as equally represented as n allows; sorted, seeded.
+
+    n = 0 or n >= len(y) returns every index. Classes are visited in a seeded order, so the
+    remainder n mod #classes falls on different classes for different seeds.
+    """
+    if n < 0:
+        raise ValueError(f"subset size must be >= 0, got {n}")
+    if n == 0 or n >= len(y):
+        return torch.arange(len(y))
+    gen = generator(seed, 7919)
+    classes = y.unique()
+    per_class = [torch.nonzero(y == c).flatten() for c in classes]
+    per_class = [idx[torch.randperm(len(idx), generator=gen)] for idx in per_class]
+    rank = torch.argsort(torch.randperm(len(classes), generator=gen))  # seeded class order
+    quota = [n // len(classes) + int(r < n % len(classes)) for r in rank.tolist()]
+    chosen = torch.cat([idx[:q] for idx, q in zip(per_class, quota, strict=True)])
+    if len(chosen) < n:  # a small class ran out: top up from the rest, still seeded
+        rest = torch.cat([idx[q:] for idx, q in zip(per_class, quota, strict=True)])
+        chosen = torch.cat(
+            [chosen, rest[torch.randperm(len(rest), generator=gen)][: n - len(chosen)]]
+        )
+    return chosen.sort().values
+
+
+def pixel_permutation(height: int, width: int, seed: int = 0) -> Tensor:
+    """Return one fixed permutation of the H·W pixel positions (the un-shuffling task, §4.4)."""
+    return torch.randperm(height * width, generator=generator(seed, 104729))
+
+
+def permute_pixels(x: Tensor, perm: Tensor) -> Tensor:
+    """Move pixel perm[i] to position i in every image and channel. x: (..., H, W)."""
+    flat = x.flatten(-2)
+    return flat[..., perm].view_as(x)
+
+
+def unpermute_pixels(x: Tensor, perm: Tensor) -> Tensor:
+    """Undo permute_pixels(x, perm)."""
+    return permute_pixels(x, torch.argsort(perm))
+
+
+def augment_batch(x: Tensor, augment: str, gen: torch.Generator, pad: int = 4) -> Tensor:
+    """Random crop (zero pad `pad`) and horizontal flip of a uint8 batch, done on the batch.
+
+    x: (B, C, H, W) uint8 -> same shape and dtype.
+    """
+    if augment not in AUGMENTS:
+        raise ValueError(f"augment must be one of {AUGMENTS}, got {augment!r}")
+    if augment == "none":
+        return x
+    b, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
+    dx = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None]  # (B, 1, H, 1)
+    cols = (dx[:, None] + torch.arange(w))[:, None, None, :]  # (B, 1, 1, W)
+    x = padded[torch.arange(b)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None],
+               rows, cols]  # fmt: skip
+    if augment == "crop_flip":
+        flip = torch.rand(b, generator=gen) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    return x
+
+
+class Loader:
+    """Iterate (x, y) batches over uint8 images: x float in [0, 1] on `device`, y as given.
+
+    Training loaders shuffle by (seed, epoch) and drop the last partial batch; evaluation
+    loaders keep order and every image. `start_step` skips the first batches of the epoch
+    without drawing them, which is how a resumed run continues mid-epoch.
+    """
+
+    def __init__(
+        self,
+        x: Tensor,
+        y: Tensor,
+        batch_size: int,
+        train: bool = False,
+        augment: str = "none",
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        channels_last: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if train and len(x) < batch_size:
+            raise ValueError(f"{len(x)} training images cannot fill one batch of {batch_size}")
+        self.x, self.y = x, y
+        self.batch_size, self.train, self.augment, self.seed = batch_size, train, augment, seed
+        self.device = torch.device(device)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def __len__(self) -> int:
+        n = len(self.x)
+        return n // self.batch_size if self.train else -(-n // self.batch_size)
+
+    def epoch(self, epoch: int = 0, start_step: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
+        """Yield the batches of one epoch, from batch `start_step` on."""
+        if self.train:
+            order = torch.randperm(len(self.x), generator=generator(self.seed, epoch))
+        else:
+            order = torch.arange(len(self.x))
+        for step in range(start_step, len(self)):
+            idx = order[step * self.batch_size : (step + 1) * self.batch_size]
+            x = self.x[idx]
+            if self.train:
+                x = augment_batch(x, self.augment, generator(self.seed, epoch, step))
+            x = x.to(self.device, non_blocking=True).float().div_(255)
+            yield x.contiguous(memory_format=self.memory_format), self.y[idx].to(self.device)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        return self.epoch(0)

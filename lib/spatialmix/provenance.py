@@ -1,0 +1,76 @@
+"""Where and how a number was made: device, threads, versions, commit (airbench's "Evidence")."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """Return a torch.device; "auto" picks CUDA when present, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available; use 'auto'")
+    return torch.device(device)
+
+
+def set_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads: the argument, env SPATIALMIX_THREADS, else every core.
+
+    On a 2-core machine oversubscription makes torch several times slower, so set it once,
+    explicitly, and record it. Returns the number set.
+    """
+    threads = threads or int(os.environ.get("SPATIALMIX_THREADS", 0)) or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    return threads
+
+
+def cpu_name() -> str:
+    """Return the CPU's model name (from /proc/cpuinfo where it exists)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_commit() -> str:
+    """Return the repository's HEAD commit (with '+dirty' if the tree has changes), or 'unknown'."""
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=10, check=True)  # fmt: skip
+        return done.stdout.strip()
+
+    try:
+        head, dirty = git("rev-parse", "HEAD"), git("status", "--porcelain", "--", "lib")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def provenance(device: torch.device) -> dict:
+    """Return versions, hardware, threads, commit and date for a record."""
+    import torchvision
+
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    return {
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
+        "cpu": cpu_name(),
+        "gpu": gpu,
+        "threads": torch.get_num_threads(),
+        "git_commit": git_commit(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }

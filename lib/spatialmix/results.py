@@ -1,0 +1,235 @@
+"""The results store: run(cfg) loads a run's record, or trains, evaluates and stores it first.
+
+One run = one model, one seed, one regime: trained once, then evaluated for everything the book
+needs (clean accuracy, FGSM/PGD, filter spectra, reconstructions). Its record is one JSON file
+`<store>/<experiment>/<key>.json`, keyed by the sha256 of the resolved config, which includes the
+dataset's source and fingerprint and the scale. Chapters never know whether they trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .datasets import DATASETS, Dataset, load_dataset
+from .evaluation import evaluate_run, make_loaders
+from .models import ModelConfig, build_model
+from .provenance import provenance, resolve_device
+from .scales import AUGMENT, SCALES, preset
+from .train import TrainConfig, train
+
+SCHEMA = 1
+RECORD_FIELDS = ("schema", "key", "config", "metrics", "history", "artefacts", "provenance")
+_TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+class MissingRecordError(LookupError):
+    """The store is read-only and holds no record for this config."""
+
+
+class RecordError(ValueError):
+    """A record on disk is torn, malformed or of another schema version."""
+
+
+class RunInterrupted(RuntimeError):
+    """Training stopped before the end (a step limit); its checkpoint is kept for resuming."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one run. Sizes and recipe come from the scale's preset.
+
+    overrides: preset values changed by hand (e.g. {"epochs": 2}); any change that differs from
+    the preset makes the run's recorded scale "custom", so it can never pass for "paper".
+    """
+
+    experiment: str  # folder in the store, e.g. "fig2_depth"
+    model: ModelConfig
+    dataset: str = "cifar10"
+    scale: str = "cpu"  # "smoke" | "cpu" | "paper"
+    seed: int = 0
+    overrides: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.experiment or not self.experiment.replace("_", "").isalnum():
+            raise ValueError(
+                f"experiment must be a word like 'fig2_depth', got {self.experiment!r}"
+            )
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; valid datasets are {DATASETS}")
+        if self.scale not in SCALES:
+            raise ValueError(f"unknown scale {self.scale!r}; valid scales are {SCALES}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        base = preset(self.model.arch, self.scale)
+        unknown = sorted(set(self.overrides) - set(base) - {"augment"})
+        if unknown:
+            raise ValueError(f"unknown override(s) {unknown}; valid: {sorted(base)}")
+        for name in ("n_train", "n_test", "n_attack", "epochs", "batch_size"):
+            if name in self.overrides and int(self.overrides[name]) < 0:
+                raise ValueError(f"{name} must be >= 0, got {self.overrides[name]}")
+
+    def settings(self) -> tuple[dict, str]:
+        """Return (preset merged with overrides, recorded scale)."""
+        base = preset(self.model.arch, self.scale)
+        base["augment"] = "none" if self.model.arch == "unshuffle" else AUGMENT[self.dataset]
+        merged = {**base, **self.overrides}
+        changed = any(merged[k] != base[k] for k in self.overrides)
+        return merged, ("custom" if changed else self.scale)
+
+    def resolve(self, data: Dataset) -> dict:
+        """Return the canonical description of this run: every field that changes its result."""
+        s, scale = self.settings()
+        is_mixer = self.model.arch != "sep_resnet"
+        return {
+            "schema": SCHEMA,
+            "experiment": self.experiment,
+            "scale": scale,
+            "preset": self.scale,
+            "seed": self.seed,
+            "model": dataclasses.asdict(self.model),
+            "data": {
+                "name": data.name,
+                "source": data.source,
+                "fingerprint": data.fingerprint,
+                "n_train": s["n_train"],
+                "n_test": s["n_test"],
+                "subset_seed": s["subset_seed"],
+                "perm_seed": s["perm_seed"] if self.model.arch == "unshuffle" else None,
+            },  # fmt: skip
+            "train": {k: s[k] for k in sorted(_TRAIN_FIELDS)},
+            "eval": {
+                "n_attack": s["n_attack"],
+                "attack_eps": list(s["attack_eps"]),
+                "pgd_steps": s["pgd_steps"],
+                "envelopes": is_mixer,
+            },  # fmt: skip
+        }
+
+
+def config_key(resolved: dict) -> str:
+    """Return the first 20 hex digits of sha256 over the canonical JSON of a resolved config."""
+    text = json.dumps(resolved, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def repo_root() -> Path:
+    """Return the repository holding this package (found from its location, never the cwd)."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").exists():
+        raise RuntimeError(
+            "spatialmix is not installed from a repository checkout (pip install -e .), so the "
+            "store has no default place: set SPATIALMIX_RESULTS to a folder."
+        )
+    return root
+
+
+def store_dir() -> Path:
+    """Return the results store: env SPATIALMIX_RESULTS, else the repository's results/."""
+    env = os.environ.get("SPATIALMIX_RESULTS")
+    return Path(env).expanduser().resolve() if env else repo_root() / "results"
+
+
+def checkpoint_dir() -> Path:
+    """Return where weights and checkpoints go: a git-ignored folder inside the store."""
+    return store_dir() / ".checkpoints"
+
+
+def store_is_readonly() -> bool:
+    """True when SPATIALMIX_READONLY is set to 1/true/yes (CI): missing records then raise."""
+    return os.environ.get("SPATIALMIX_READONLY", "").lower() in ("1", "true", "yes")
+
+
+def read_record(path: Path) -> dict:
+    """Read and check one record; a torn file or another schema raises RecordError."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RecordError(f"cannot read record {path}: {exc}. Delete it to re-run.") from exc
+    if not isinstance(record, dict) or set(RECORD_FIELDS) - set(record):
+        raise RecordError(f"record {path} lacks fields {set(RECORD_FIELDS) - set(record or {})}")
+    if record["schema"] != SCHEMA:
+        raise RecordError(
+            f"record {path} has schema {record['schema']}, this code writes {SCHEMA}: "
+            "re-run it (delete the file) or check out the code that wrote it."
+        )
+    return record
+
+
+def write_atomically(path: Path, record: dict) -> None:
+    """Write JSON to a temporary file beside path, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def record_path(cfg: RunConfig, data: Dataset | None = None) -> tuple[Path, dict]:
+    """Return (where cfg's record lives, its resolved config)."""
+    data = data or load_dataset(cfg.dataset)
+    resolved = cfg.resolve(data)
+    return store_dir() / cfg.experiment / f"{config_key(resolved)}.json", resolved
+
+
+def run(
+    cfg: RunConfig,
+    device: str = "auto",
+    progress: bool = True,
+    max_steps: int | None = None,
+    data_dir: str | Path | None = None,
+) -> dict:
+    """Return the record for cfg from the store, training, evaluating and storing it if absent."""
+    data = load_dataset(cfg.dataset, data_dir)
+    path, resolved = record_path(cfg, data)
+    if path.exists():
+        return read_record(path)
+    if store_is_readonly():
+        raise MissingRecordError(
+            f"no record for this run in the read-only store ({path}); run the chapter without "
+            f"SPATIALMIX_READONLY to train it. Config: {json.dumps(resolved, sort_keys=True)}"
+        )
+    record = train_and_evaluate(resolved, data, device, progress, max_steps)
+    write_atomically(path, record)
+    return record
+
+
+def train_and_evaluate(
+    resolved: dict, data: Dataset, device: str, progress: bool, max_steps: int | None
+) -> dict:
+    """Train the run `resolved` describes (resuming its checkpoint), then evaluate everything."""
+    key = config_key(resolved)
+    dev = resolve_device(device)
+    started = time.perf_counter()
+    torch.manual_seed(resolved["seed"])  # the random filters are drawn here (PAPER.md)
+    model = build_model(ModelConfig(**resolved["model"]), len(data.classes),
+                        data.x_train.shape[1], data.mean, data.std)  # fmt: skip
+    model = model.to(dev, memory_format=torch.channels_last)
+    cfg = TrainConfig(**resolved["train"])
+    train_loader, test_loader, perm = make_loaders(resolved, data, dev)
+    ckpt = checkpoint_dir() / resolved["experiment"] / f"{key}.pt"
+    task = "unshuffle" if resolved["model"]["arch"] == "unshuffle" else "classify"
+    out = train(model, train_loader, cfg, task, perm, ckpt, max_steps=max_steps, progress=progress)
+    if not out["completed"]:
+        raise RunInterrupted(f"stopped at step {out['step']}; run again to resume from {ckpt}")
+    metrics, artefacts = evaluate_run(model, test_loader, resolved, task, perm)
+    torch.save(model.state_dict(), ckpt.with_suffix(".final.pt"))  # weights stay out of git
+    ckpt.unlink(missing_ok=True)
+    prov = provenance(dev)
+    prov.update(wall_seconds=time.perf_counter() - started, train_seconds=out["train_seconds"],
+                img_per_s=out["img_per_s"])  # fmt: skip
+    return {"schema": SCHEMA, "key": key, "config": resolved, "metrics": metrics,
+            "history": out["history"], "artefacts": artefacts, "provenance": prov}  # fmt: skip
+
+
+def find_records(experiment: str) -> list[dict]:
+    """Return every readable record the store holds for an experiment, in file-name order."""
+    folder = store_dir() / experiment
+    return [read_record(p) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
