@@ -1,6 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+
 from spatialmix import SeparableConv2d, SpatialConv, fold_weight
 from spatialmix.layers import Normalize, same_padding
 

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from spatialmix import ConvMixer, ModelConfig, SeparableResNet, UnshuffleMixer, build_model
 from spatialmix.layers import SeparableConv2d
 from spatialmix.regimes import REGIMES

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from spatialmix import (
     coverage,
     high_frequency_fraction,
