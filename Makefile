@@ -31,7 +31,7 @@ lint: $(BIN)/.installed
 test: lint
 	$(BIN)/pytest tests/ -q
 	SPATIALMIX_READONLY=1 $(BIN)/pytest --nbval book/ -q -p no:cacheprovider \
-		--sanitize-with book/nbval_sanitize.cfg
+		--nbval-sanitize-with book/nbval_sanitize.cfg
 
 chapters: $(BIN)/.installed
 	$(BIN)/python -m spatialmix.chapters run

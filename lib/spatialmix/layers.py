@@ -154,3 +154,37 @@ class Normalize(nn.Module):
                 f"{tuple(x.shape)}"
             )
         return (x - self.mean) / self.std
+
+
+def parameter_counts(c_in: int, c_out: int, k: int, d: int) -> dict[str, int]:
+    """Count weights of real modules next to Eqs. 1-3: dense, separable, pointwise (chapter 02)."""
+    dense = nn.Conv2d(c_in, c_out, k, bias=False)
+    sep = SeparableConv2d(c_in, c_out, k, multiplier=d)
+    return {
+        "dense": sum(p.numel() for p in dense.parameters()),
+        "eq1": c_in * c_out * k * k,
+        "separable": sum(p.numel() for p in sep.parameters()),
+        "eq2": c_in * k * k * d + c_in * d * c_out,
+        "pointwise": sep.channel.weight.numel(),
+    }
+
+
+def equivalence_error(
+    c_in: int, c_out: int, k: int, d: int, stride: int = 1, dtype: torch.dtype = torch.float64
+) -> dict[str, float]:
+    """Max |explicit - folded| over outputs and every gradient, for one random layer and batch."""
+    gen = torch.Generator().manual_seed(0)
+    explicit = SeparableConv2d(c_in, c_out, k, d, stride, impl="explicit").to(dtype)
+    folded = SeparableConv2d(c_in, c_out, k, d, stride, impl="folded").to(dtype)
+    folded.load_state_dict(explicit.state_dict())
+    x = torch.randn(4, c_in, 16, 16, generator=gen, dtype=dtype)
+    results = []
+    for layer in (explicit, folded):
+        xi = x.clone().requires_grad_(True)
+        y = layer(xi)
+        y.square().sum().backward()
+        results.append((y, [xi.grad] + [p.grad for p in layer.parameters()]))
+    (ya, ga), (yb, gb) = results
+    grad_err = max((a - b).abs().max().item() for a, b in zip(ga, gb, strict=True))
+    return {"output": (ya - yb).abs().max().item(), "gradients": grad_err,
+            "scale": ya.abs().max().item()}  # fmt: skip

@@ -129,3 +129,45 @@ def regime_table(models: dict[str, nn.Module]) -> str:
             cells.append(f"{c['trainable']:>9,}/{total:<10,}" if total else f"{'-':>20}")
         lines.append(f"{name:<28}" + "".join(cells) + f"{count_trainable(model):>12,}")
     return "\n".join(lines)
+
+
+def span_rank(bank: torch.Tensor) -> int:
+    """Rank of a channel's d frozen k×k filters as vectors in R^(k²): k² means they span all."""
+    return int(torch.linalg.matrix_rank(bank.reshape(bank.shape[0], -1).double()).item())
+
+
+def fit_channel_mixing(bank: torch.Tensor, target: torch.Tensor) -> float:
+    """Best relative error of Σ_j P_j·D_j ≈ target over pointwise weights P (least squares).
+
+    bank: (d, k, k) frozen filters of one input channel; target: (m, k, k) dense filters.
+    0 means chans can express every target exactly: the span argument of chapter 02.
+    """
+    basis = bank.reshape(bank.shape[0], -1).double().T  # (k², d)
+    goal = target.reshape(target.shape[0], -1).double().T  # (k², m)
+    coef = torch.linalg.lstsq(basis, goal).solution
+    return ((basis @ coef - goal).norm() / goal.norm()).item()
+
+
+def verify_freezing(model: nn.Module, in_channels: int = 3, size: int = 16) -> dict[str, int]:
+    """Take one SGD step (momentum, weight decay) and count which tensors moved (chapter 03).
+
+    A correct regime leaves every frozen tensor bit-identical and moves every learned one.
+    The model is modified: use a throw-away copy.
+    """
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=5e-4)
+    x = torch.rand(4, in_channels, size, size, generator=torch.Generator().manual_seed(0))
+    out = model(x)
+    (out.square().mean()).backward()
+    opt.step()
+    counts = {"frozen": 0, "frozen_unchanged": 0, "learned": 0, "learned_moved": 0}
+    for name, p in model.named_parameters():
+        same = torch.equal(p, before[name])
+        kind = "learned" if p.requires_grad else "frozen"
+        counts[kind] += 1
+        if kind == "learned":
+            counts["learned_moved"] += not same
+        else:
+            counts["frozen_unchanged"] += same
+    return counts

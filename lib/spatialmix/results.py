@@ -116,8 +116,13 @@ class RunConfig:
 
 
 def config_key(resolved: dict) -> str:
-    """Return the first 20 hex digits of sha256 over the canonical JSON of a resolved config."""
-    text = json.dumps(resolved, sort_keys=True, separators=(",", ":"))
+    """Return the first 20 hex digits of sha256 over the canonical JSON of a resolved config.
+
+    The experiment (the store's folder) is left out: one trained model serves every figure of
+    its chapter, e.g. the full n = 2 run is a point of Fig. 2 and the reference of Fig. 3.
+    """
+    keyed = {k: v for k, v in resolved.items() if k != "experiment"}
+    text = json.dumps(keyed, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

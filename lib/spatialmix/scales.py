@@ -38,7 +38,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "smoke": {**_RESNET, **_EVAL, "n_train": 256, "n_test": 128, "n_attack": 64,
                   "epochs": 1, "batch_size": 64},
         "cpu": {**_RESNET, **_EVAL, "n_train": 10_000, "n_test": 2_000, "n_attack": 1_000,
-                "epochs": 8},
+                "epochs": 6},
         "paper": {**_RESNET, **_EVAL, "n_train": 0, "n_test": 0, "n_attack": 10_000,
                   "epochs": 160},
     },

@@ -92,3 +92,18 @@ def random_bank(count: int, kernel_size: int, seed: int = 0) -> Tensor:
     gen = torch.Generator().manual_seed(seed)
     bound = 1.0 / kernel_size  # kaiming_uniform(a=√5) with fan_in = k² gives 1/√(k²)
     return (torch.rand(count, 1, kernel_size, kernel_size, generator=gen) * 2 - 1) * bound
+
+
+def coverage_curve(
+    kernel_sizes: list[int],
+    counts: list[int],
+    seeds: list[int],
+    size: int = 512,
+    threshold: float = 0.5,
+) -> dict[int, dict[int, list[float]]]:
+    """Coverage of random banks: result[k][count] = one value per seed (chapter 01, Fig. 1)."""
+    return {
+        k: {c: [coverage(spectral_envelope(random_bank(c, k, s), size), threshold) for s in seeds]
+            for c in counts}
+        for k in kernel_sizes
+    }  # fmt: skip

@@ -1,0 +1,144 @@
+"""Chapter plumbing: validate a notebook's parameters, and run every chapter with papermill.
+
+`python -m spatialmix.chapters run [NN_topic ...]` executes chapters in place at their committed
+parameters (training only what the store lacks), which is how their outputs are regenerated.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .datasets import DATASETS
+from .provenance import resolve_device, set_threads
+from .regimes import REGIME_MEANING, REGIMES
+from .scales import SCALES
+
+FREEZE_CHOICES = (*REGIMES, "all")
+PAPERMILL_MARKER = "# Parameters"  # the first line of the cell papermill injects
+
+
+def injected_names(history: list[str]) -> tuple[set[str], set[str]]:
+    """Return (names the parameters cell defines, names papermill injected) from IPython's In.
+
+    Papermill runs the tagged cell, then its own cell that starts with "# Parameters".
+    """
+    for i in range(len(history) - 1, 0, -1):
+        if history[i].lstrip().startswith(PAPERMILL_MARKER):
+            return _assigned(history[i - 1]), _assigned(history[i])
+    return set(), set()
+
+
+def _assigned(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def check_unknown_parameters() -> None:
+    """Raise if papermill passed a parameter the chapter does not define (papermill only warns)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    declared, injected = injected_names(list(shell.user_ns.get("In", [])))
+    unknown = sorted(injected - declared)
+    if declared and unknown:
+        hints = {u: difflib.get_close_matches(u, declared, 1) for u in unknown}
+        detail = ", ".join(f"{u!r}" + (f" (did you mean {h[0]!r}?)" if h else "")
+                           for u, h in hints.items())  # fmt: skip
+        raise ValueError(f"unknown parameter(s) {detail}; this chapter takes {sorted(declared)}")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A chapter's validated parameters, in the library's terms."""
+
+    regimes: tuple[str, ...]
+    scale: str
+    device: torch.device
+    threads: int
+
+
+def _check(name: str, value: object, valid: tuple) -> None:
+    if value not in valid:
+        raise ValueError(f"{name}={value!r} is not valid; choose one of {list(valid)}")
+
+
+def setup(**params: object) -> Setup:
+    """Validate chapter parameters, echo what they mean, pin threads; return the Setup.
+
+    Known names are checked by value (freeze, scale, dataset, datasets, seeds, device); any
+    positive-int list (depths, widths, counts, kernel_sizes) must hold positive ints.
+    """
+    check_unknown_parameters()
+    freeze = str(params.get("freeze", "all"))
+    _check("freeze", freeze, FREEZE_CHOICES)
+    scale = str(params.get("scale", "cpu"))
+    _check("scale", scale, SCALES)
+    for ds in [params["dataset"]] if "dataset" in params else list(params.get("datasets", [])):
+        _check("dataset", ds, DATASETS)
+    for name in ("seeds", "depths", "widths", "counts", "kernel_sizes"):
+        values = params.get(name, [])
+        if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
+            raise ValueError(f"{name} must be a list of integers, got {values!r}")
+        if any(v < (0 if name == "seeds" else 1) for v in values):
+            raise ValueError(f"{name} must hold {'non-negative' if name == 'seeds' else 'positive'}"
+                             f" integers, got {values}")  # fmt: skip
+    device = resolve_device(str(params.get("device", "auto")))
+    threads = set_threads()
+    regimes = REGIMES if freeze == "all" else (freeze,)
+    if "freeze" in params:
+        for r in regimes:
+            print(f"regime {r!r}: {REGIME_MEANING[r]}")
+    if "scale" in params:
+        print(f"scale {scale!r} on {device} with {threads} threads")
+    return Setup(regimes, scale, device, threads)
+
+
+def book_dir() -> Path:
+    """Return the repository's book/ folder."""
+    from .results import repo_root
+
+    return repo_root() / "book"
+
+
+def run_chapters(names: list[str] | None = None) -> None:
+    """Execute chapters in place with papermill at their committed parameters."""
+    import papermill
+
+    paths = sorted(book_dir().glob("[0-9][0-9]_*.ipynb"))
+    if names:
+        paths = [p for p in paths if p.stem in names or p.stem[:2] in names]
+    for path in paths:
+        print(f"running {path.name}", flush=True)
+        papermill.execute_notebook(str(path), str(path), cwd=str(path.parent),
+                                   progress_bar=False, kernel_name="python3")  # fmt: skip
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] != "run":
+        print(__doc__)
+        return 2
+    os.environ.setdefault("SPATIALMIX_THREADS", "2")
+    run_chapters(argv[1:] or None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,23 @@
+"""Plain-text tables: every figure prints the numbers it plots, since nbval compares text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .claims import mean_sd
+
+
+def mean_sd_text(values: Sequence[float], percent: bool = False, digits: int = 1) -> str:
+    """Format values as 'mean ± sd (n=N)', in % for fractions when percent is set."""
+    m, sd, n = mean_sd(values)
+    scale = 100 if percent else 1
+    return f"{m * scale:.{digits}f} ± {sd * scale:.{digits}f} (n={n})"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Format rows as a fixed-width text table with a rule under the header."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
