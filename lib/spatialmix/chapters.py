@@ -91,10 +91,18 @@ def setup(**params: object) -> Setup:
     _check("freeze", freeze, FREEZE_CHOICES)
     scale = str(params.get("scale", "cpu"))
     _check("scale", scale, SCALES)
-    for ds in [params["dataset"]] if "dataset" in params else list(params.get("datasets", [])):
+    datasets = params.get("datasets", [])
+    if not isinstance(datasets, list):
+        raise ValueError(f"datasets must be a list of names, got {datasets!r}")
+    for ds in [params["dataset"]] if "dataset" in params else []:
+        _check("dataset", ds, DATASETS)
+    for ds in datasets:
         _check("dataset", ds, DATASETS)
     for name in ("seeds", "depths", "widths", "counts", "kernel_sizes"):
         values = params.get(name, [])
+        if isinstance(values, str):
+            hint = f"papermill's -p passes text; give lists as YAML: -y '{name}: {values}'"
+            raise ValueError(f"{name} must be a list, got the string {values!r}: {hint}")
         if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
             raise ValueError(f"{name} must be a list of integers, got {values!r}")
         if any(v < (0 if name == "seeds" else 1) for v in values):

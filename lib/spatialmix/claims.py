@@ -63,6 +63,103 @@ def _fig1_coverage_grows(coverage: dict[int, dict[int, list[float]]]) -> Verdict
     return Verdict("fig1_coverage_grows", _combine(statuses), measured)
 
 
+def _spread(*groups: Sequence[float]) -> float:
+    """Seed-to-seed spread of a difference of means: sqrt of the summed variances."""
+    return sum(mean_sd(g)[1] ** 2 for g in groups) ** 0.5
+
+
+def _fig2_chans_close_to_full(
+    acc: dict[tuple[str, int], list[float]], claim: str = "fig2_chans_close_to_full"
+) -> Verdict:
+    """acc[(regime, depth)] = per-seed accuracies. At every depth: full − chans < ½(full − space)
+    and space is last."""
+    measured, statuses = {}, []
+    depths = sorted({d for r, d in acc if r == "full"})
+    for d in depths:
+        if not all((r, d) in acc for r in ("full", "chans", "space")):
+            continue
+        full, chans, space = acc["full", d], acc["chans", d], acc["space", d]
+        m_f, m_c, m_s = (mean_sd(g)[0] for g in (full, chans, space))
+        margin = 0.5 * (m_f - m_s) - (m_f - m_c)  # > 0: chans is closer to full than to space
+        last = min(m_f, m_c) - m_s  # > 0: space is last
+        spread = _spread(full, chans, space)
+        status = _combine([compare(margin, spread, margin > 0), compare(last, spread, last > 0)])
+        statuses.append(status)
+        measured[d] = {"full": m_f, "chans": m_c, "space": m_s, "full_minus_chans": m_f - m_c,
+                       "full_minus_space": m_f - m_s, "spread": spread, "status": status,
+                       "n": min(len(full), len(chans), len(space))}  # fmt: skip
+    status = _combine(statuses) if statuses else "inconclusive"
+    return Verdict(claim, status, measured)
+
+
+def _fig5_chans_close_to_full(acc: dict[tuple[str, int], list[float]]) -> Verdict:
+    """The Fig. 2 test applied to ConvMixers."""
+    return _fig2_chans_close_to_full(acc, "fig5_chans_close_to_full")
+
+
+def _fig6_chans_more_robust(robust: dict[str, list[float]]) -> Verdict:
+    """robust[regime] = per-seed accuracy under attack: chans above full beyond the spread."""
+    diff = mean_sd(robust["chans"])[0] - mean_sd(robust["full"])[0]
+    spread = _spread(robust["chans"], robust["full"])
+    measured = {"chans_minus_full": diff, "spread": spread, "n": len(robust["chans"])}
+    return Verdict("fig6_chans_more_robust", compare(diff, spread, diff > 0), measured)
+
+
+def _fig6_gap_gone_adversarial(robust: dict[str, list[float]]) -> Verdict:
+    """After FGSM training, chans and full agree under attack within the seed spread."""
+    diff = mean_sd(robust["chans"])[0] - mean_sd(robust["full"])[0]
+    spread = _spread(robust["chans"], robust["full"])
+    status = "reproduced" if abs(diff) <= spread else "not reproduced"
+    return Verdict("fig6_gap_gone_adversarial", status, {"chans_minus_full": diff,
+                                                         "spread": spread})  # fmt: skip
+
+
+def _fig10_chans_unshuffles(psnr: dict[str, list[float]]) -> Verdict:
+    """psnr[regime or "input"]: full − chans < ½ (full − input), i.e. chans learns most of it."""
+    m_f, m_c, m_in = (mean_sd(psnr[k])[0] for k in ("full", "chans", "input"))
+    margin = 0.5 * (m_f - m_in) - (m_f - m_c)
+    spread = _spread(psnr["full"], psnr["chans"])
+    measured = {"full": m_f, "chans": m_c, "input": m_in, "margin": margin, "spread": spread}
+    return Verdict("fig10_chans_unshuffles", compare(margin, spread, margin > 0), measured)
+
+
+def _fig3_bank_order(acc: dict[str, list[float]]) -> Verdict:
+    """acc[bank] = per-seed chans accuracies. Different (random) > Same > Box > Identity."""
+    order = [b for b in ("random", "same", "box", "identity") if b in acc]
+    measured, statuses = {}, []
+    for a, b in zip(order, order[1:], strict=False):
+        diff = mean_sd(acc[a])[0] - mean_sd(acc[b])[0]
+        spread = _spread(acc[a], acc[b])
+        status = compare(diff, spread, diff > 0)
+        statuses.append(status)
+        measured[f"{a} > {b}"] = {"difference": diff, "spread": spread, "status": status}
+    status = _combine(statuses) if len(order) == 4 else "inconclusive"
+    return Verdict("fig3_bank_order", status, measured)
+
+
+def _fig3_same_matches_different(acc: dict[str, list[float]]) -> Verdict:
+    """Our prediction from the span argument: |Different − Same| within the seed spread."""
+    if not {"random", "same"} <= set(acc):
+        return Verdict("fig3_same_matches_different", "inconclusive", {})
+    diff = mean_sd(acc["random"])[0] - mean_sd(acc["same"])[0]
+    spread = _spread(acc["random"], acc["same"])
+    status = "reproduced" if abs(diff) <= spread else "not reproduced"
+    return Verdict("fig3_same_matches_different", status, {"difference": diff, "spread": spread})
+
+
+def _fig4_gap_closes(acc: dict[tuple[str, int], list[float]]) -> Verdict:
+    """acc[(regime, width)]: the full − chans gap at the widest w is below that at the narrowest."""
+    widths = sorted({w for r, w in acc if (("full", w) in acc and ("chans", w) in acc)})
+    if len(widths) < 2:
+        return Verdict("fig4_gap_closes", "inconclusive", {})
+    gaps = {w: mean_sd(acc["full", w])[0] - mean_sd(acc["chans", w])[0] for w in widths}
+    lo, hi = widths[0], widths[-1]
+    closing = gaps[lo] - gaps[hi]
+    spread = _spread(acc["full", lo], acc["chans", lo], acc["full", hi], acc["chans", hi])
+    measured = {"gaps": gaps, "narrowest": lo, "widest": hi, "closing": closing, "spread": spread}
+    return Verdict("fig4_gap_closes", compare(closing, spread, closing > 0), measured)
+
+
 def _combine(statuses: list[str]) -> str:
     if "not reproduced" in statuses:
         return "not reproduced"
@@ -75,6 +172,29 @@ CLAIMS: dict[str, Claim] = {
         Claim("fig1_coverage_grows", "Fig. 1",
               "The spectral envelope of a random filter bank covers more of the frequency plane "
               "as the bank gains filters.", _fig1_coverage_grows),
+        Claim("fig2_chans_close_to_full", "Fig. 2",
+              "At every depth, Chans is closer to Full than to Space (full − chans < ½ (full − "
+              "space)), and Space is last.", _fig2_chans_close_to_full),
+        Claim("fig3_bank_order", "Fig. 3",
+              "Chans with fixed banks ranks Different > Same > Box > Identity.", _fig3_bank_order),
+        Claim("fig3_same_matches_different", "Fig. 3 (our prediction)",
+              "With d = k², a Same bank spans as much as Different, so their accuracies agree "
+              "within the seed-to-seed spread.", _fig3_same_matches_different),
+        Claim("fig5_chans_close_to_full", "Fig. 5",
+              "ConvMixers: at every depth, Chans is closer to Full than to Space, and Space is "
+              "last.", _fig5_chans_close_to_full),
+        Claim("fig6_chans_more_robust", "Fig. 6",
+              "Under attack, Chans separable ResNets keep more accuracy than Full ones.",
+              _fig6_chans_more_robust),
+        Claim("fig6_gap_gone_adversarial", "Fig. 6",
+              "After FGSM adversarial training, Chans and Full are equally robust.",
+              _fig6_gap_gone_adversarial),
+        Claim("fig10_chans_unshuffles", "Fig. 10",
+              "A Chans ConvMixer learns to undo a fixed pixel permutation nearly as well as Full "
+              "(closer to Full than to doing nothing).", _fig10_chans_unshuffles),
+        Claim("fig4_gap_closes", "Fig. 4",
+              "The full − chans gap is smaller at the widest width than at the narrowest.",
+              _fig4_gap_closes),
     ]
 }  # fmt: skip
 

@@ -9,7 +9,7 @@ from .data import Loader, permute_pixels, pixel_permutation, stratified_subset
 from .datasets import Dataset
 from .layers import SpatialConv
 from .spectral import coverage, high_frequency_fraction, spectral_envelope
-from .train import evaluate, robust_accuracy
+from .train import evaluate, psnr, robust_accuracy
 
 ENVELOPE_SIZE = 32  # stored envelopes are small: enough to draw Fig. 9, cheap to commit
 N_RECONSTRUCTIONS = 8  # test images kept for Fig. 11
@@ -53,6 +53,16 @@ def spectra_summary(model: nn.Module, envelopes: bool) -> dict:
     return {"layers": rows}
 
 
+def shuffled_psnr(loader: Loader, perm: Tensor) -> float:
+    """PSNR of the shuffled images themselves: what doing nothing scores (Fig. 10 baseline)."""
+    total, n = 0.0, 0
+    for x, _ in loader:
+        shuffled = permute_pixels(x, perm.to(x.device))
+        total += (shuffled - x).square().flatten(1).mean(1).sum().item()
+        n += len(x)
+    return psnr(total / n)
+
+
 def _as_uint8(x: Tensor) -> list:
     return (x.clamp(0, 1) * 255).round().to(torch.uint8).cpu().tolist()
 
@@ -72,7 +82,8 @@ def evaluate_run(
             artefacts["reconstructions"] = {"input": _as_uint8(shuffled),
                                             "output": _as_uint8(model(shuffled)),
                                             "target": _as_uint8(x)}  # fmt: skip
-        metrics = {"test_mse": clean["mse"], "test_psnr": clean["psnr"], "n_test": clean["n"]}
+        metrics = {"test_mse": clean["mse"], "test_psnr": clean["psnr"], "n_test": clean["n"],
+                   "input_psnr": shuffled_psnr(test_loader, perm)}  # fmt: skip
         return metrics, artefacts
     metrics = {"test_acc": clean["acc"], "test_loss": clean["loss"], "n_test": clean["n"]}
     n_attack = min(resolved["eval"]["n_attack"], clean["n"])

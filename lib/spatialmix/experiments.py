@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from .datasets import DataNotFoundError, Dataset, load_dataset
 from .models import ModelConfig
-from .results import RunConfig
+from .results import RunConfig, lookup, run
 
 RESNET_EXPERIMENT = "resnet"  # chapter 04: Figs. 2-4 share one pool of trained models
+MIXER_EXPERIMENT = "convmixer"  # chapter 05
+ADVERSARIAL_EXPERIMENT = "adversarial"  # chapter 06: FGSM-trained models
+UNSHUFFLE_EXPERIMENT = "unshuffle"  # chapter 07
 
 
-def resnet(regime: str, depth: int, width: int = 16, bank: str = "random") -> ModelConfig:
-    """Return the separable pre-activation ResNet of the paper (d = 9, 3×3, CIFAR layout)."""
+def resnet(
+    regime: str, depth: int, width: int = 16, bank: str = "random", imagenet: bool = False
+) -> ModelConfig:
+    """Return the separable pre-activation ResNet of the paper (d = 9, 3×3)."""
     return ModelConfig(arch="sep_resnet", regime=regime, depth=depth, width=width,
-                       kernel_size=3, multiplier=9, bank=bank)  # fmt: skip
+                       kernel_size=3, multiplier=9, bank=bank, imagenet=imagenet)  # fmt: skip
 
 
 def fig2_runs(
@@ -30,7 +36,8 @@ def fig2_runs(
 ) -> list[RunConfig]:
     """Fig. 2: every regime at every depth n, per dataset and seed (w = 16)."""
     return [
-        RunConfig(RESNET_EXPERIMENT, resnet(r, n), ds, scale, seed, dict(overrides or {}))
+        RunConfig(RESNET_EXPERIMENT, resnet(r, n, imagenet=ds == "imagenet"), ds, scale, seed,
+                  dict(overrides or {}))
         for ds in datasets for seed in seeds for n in depths for r in regimes
     ]  # fmt: skip
 
@@ -66,3 +73,95 @@ def fig4_runs(
                   dict(overrides or {}))
         for seed in seeds for w in widths for r in regimes
     ]  # fmt: skip
+
+
+def collect(
+    records: Iterable[dict | None], fields: tuple[str, ...], metric: str = "test_acc"
+) -> dict[tuple, list[float]]:
+    """Group one metric of records by model/data fields: {(values of fields): [per seed]}.
+
+    Field names are looked up in the model config, then the data config ("name" = dataset).
+    Missing records (None) are skipped.
+    """
+    groups: dict[tuple, list[float]] = {}
+    for r in records:
+        if r is None:
+            continue
+        cfg = {**r["config"]["data"], **r["config"]["model"], "seed": r["config"]["seed"]}
+        groups.setdefault(tuple(cfg[f] for f in fields), []).append(r["metrics"][metric])
+    return groups
+
+
+def mixer_runs(
+    regimes: Iterable[str],
+    depths: Iterable[int],
+    dataset: str,
+    seeds: Iterable[int],
+    scale: str,
+    width: int,
+    kernel_size: int,
+    patch_size: int,
+) -> list[RunConfig]:
+    """Fig. 5: ConvMixer-h/depth in every regime at every depth (chapter 05)."""
+    return [
+        RunConfig(MIXER_EXPERIMENT, ModelConfig(arch="convmixer", regime=r, width=width, depth=n,
+                  kernel_size=kernel_size, patch_size=patch_size), dataset, scale, seed)
+        for seed in seeds for n in depths for r in regimes
+    ]  # fmt: skip
+
+
+def adversarial_runs(
+    regimes: Iterable[str],
+    depths: Iterable[int],
+    dataset: str,
+    seeds: Iterable[int],
+    scale: str,
+    eps: float,
+) -> list[RunConfig]:
+    """Fig. 6: separable ResNets trained on FGSM(ε) batches (chapter 06)."""
+    return [
+        RunConfig(ADVERSARIAL_EXPERIMENT, resnet(r, n), dataset, scale, seed, {"adv_eps": eps})
+        for seed in seeds for n in depths for r in regimes
+    ]  # fmt: skip
+
+
+def unshuffle_runs(
+    regimes: Iterable[str],
+    datasets: Iterable[str],
+    seeds: Iterable[int],
+    scale: str,
+    width: int,
+    depth: int,
+    kernel_size: int,
+) -> list[RunConfig]:
+    """Figs. 10-11: un-shuffling ConvMixers, one fixed pixel permutation (chapter 07)."""
+    return [
+        RunConfig(UNSHUFFLE_EXPERIMENT, ModelConfig(arch="unshuffle", regime=r, width=width,
+                  depth=depth, kernel_size=kernel_size), ds, scale, seed)
+        for ds in datasets for seed in seeds for r in regimes
+    ]  # fmt: skip
+
+
+def load_available(
+    names: Iterable[str], data_dir: str | None = None
+) -> tuple[dict[str, Dataset], dict[str, str]]:
+    """Load every dataset that can be found: ({name: Dataset}, {name: why it is missing})."""
+    found, missing = {}, {}
+    for name in names:
+        try:
+            found[name] = load_dataset(name, data_dir or None)
+        except DataNotFoundError as exc:
+            missing[name] = str(exc).splitlines()[0]
+    return found, missing
+
+
+def gather(
+    cfgs: Iterable[RunConfig], regimes: Iterable[str], device: str = "auto", progress: bool = True
+) -> list[dict | None]:
+    """Run the configs whose regime is selected; only look up the others (None if absent).
+
+    This is how `-p freeze chans` trains chans alone while the figures still show whatever the
+    store holds for full and space.
+    """
+    regimes = set(regimes)
+    return [run(c, device, progress) if c.model.regime in regimes else lookup(c) for c in cfgs]

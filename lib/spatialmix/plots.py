@@ -83,3 +83,135 @@ def plot_trainable(fractions: Mapping[str, Mapping[str, float]]) -> Figure:
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8)
     return fig
+
+
+def _errorline(ax, xs, groups, style) -> None:  # noqa: ANN001 - private helper
+    means = [np.mean(g) for g in groups]
+    sds = [np.std(g, ddof=1) if len(g) > 1 else 0 for g in groups]
+    ax.errorbar(xs, np.array(means) * 100, yerr=np.array(sds) * 100, capsize=3, **style)
+
+
+def plot_depth(
+    acc: Mapping[tuple[str, str, int], Sequence[float]],
+    titles: Mapping[str, str],
+    resnet: bool = True,
+) -> Figure:
+    """Figs. 2 and 5: accuracy vs depth per regime, one panel per dataset, mean ± sd.
+
+    resnet: plot against layers 6n + 2 (separable ResNet), else against the depth itself.
+    """
+    datasets = list(titles)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 3.6),
+                             squeeze=False, constrained_layout=True)  # fmt: skip
+    for ax, ds in zip(axes[0], datasets, strict=True):
+        for regime, style in REGIME_STYLE.items():
+            depths = sorted(n for d, r, n in acc if d == ds and r == regime)
+            if depths:
+                xs = [6 * n + 2 for n in depths] if resnet else depths
+                _errorline(ax, xs, [acc[ds, regime, n] for n in depths], style)
+        ax.set_title(titles[ds], fontsize=10)
+        ax.set_xlabel("layers (6n + 2)" if resnet else "depth")
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    return fig
+
+
+def plot_banks(acc: Mapping[str, Sequence[float]], labels: Mapping[str, str], title: str) -> Figure:
+    """Fig. 3: accuracy of chans with each fixed bank, full as a reference line."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.6), constrained_layout=True)
+    banks = [b for b in labels if b in acc and b != "full"]
+    means = [np.mean(acc[b]) * 100 for b in banks]
+    sds = [np.std(acc[b], ddof=1) * 100 if len(acc[b]) > 1 else 0 for b in banks]
+    ax.bar(range(len(banks)), means, yerr=sds, capsize=4, color=REGIME_STYLE["chans"]["color"],
+           alpha=0.8, label="Chans with a fixed bank")  # fmt: skip
+    if "full" in acc:
+        ax.axhline(np.mean(acc["full"]) * 100, color=REGIME_STYLE["full"]["color"], ls="--",
+                   label="Full (all learned)")  # fmt: skip
+    ax.set_xticks(range(len(banks)), [labels[b] for b in banks])
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def plot_widths(acc: Mapping[tuple[str, int], Sequence[float]], title: str) -> Figure:
+    """Fig. 4: full and chans accuracy vs width w (left), and their gap (right)."""
+    fig, (ax, gap_ax) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+    widths = sorted({w for _, w in acc})
+    for regime in ("full", "chans"):
+        ws = [w for w in widths if (regime, w) in acc]
+        _errorline(ax, ws, [acc[regime, w] for w in ws], REGIME_STYLE[regime])
+    both = [w for w in widths if ("full", w) in acc and ("chans", w) in acc]
+    gaps = [(np.mean(acc["full", w]) - np.mean(acc["chans", w])) * 100 for w in both]
+    gap_ax.plot(both, gaps, marker="o", color="k")
+    gap_ax.axhline(0, color="gray", lw=0.8)
+    for a, ylabel in ((ax, "test accuracy (%)"), (gap_ax, "full − chans (points)")):
+        a.set_xscale("log", base=2)
+        a.set_xticks(widths, [str(w) for w in widths])
+        a.set_xlabel("width w (first stage)")
+        a.set_ylabel(ylabel)
+        a.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_layer_envelopes(rows: Mapping[str, Sequence[np.ndarray]], title: str = "") -> Figure:
+    """Envelopes of each layer's spatial filters, one row per model (Fig. 9)."""
+    n = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.8 * n, 1.9 * len(rows)), squeeze=False,
+                             constrained_layout=True)  # fmt: skip
+    for i, (label, envs) in enumerate(rows.items()):
+        vmax = max(np.asarray(e).max() for e in envs)
+        for j in range(n):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < len(envs):
+                ax.imshow(np.asarray(envs[j]), cmap="magma", vmin=0, vmax=vmax,
+                          extent=(-0.5, 0.5, -0.5, 0.5))  # fmt: skip
+            if i == 0:
+                ax.set_title(f"layer {j + 1}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel(label, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_robustness(acc: Mapping[str, Mapping[str, Sequence[float]]], title: str) -> Figure:
+    """Fig. 6: accuracy per condition (clean, FGSM, PGD, ...), bars per regime, mean ± sd."""
+    conditions = list(acc)
+    regimes = [r for r in REGIME_STYLE if any(r in acc[c] for c in conditions)]
+    fig, ax = plt.subplots(figsize=(1.5 + 1.3 * len(conditions), 3.6), constrained_layout=True)
+    width = 0.8 / len(regimes)
+    for i, r in enumerate(regimes):
+        xs = np.arange(len(conditions)) + (i - (len(regimes) - 1) / 2) * width
+        groups = [acc[c].get(r, []) for c in conditions]
+        means = [np.mean(g) * 100 if g else np.nan for g in groups]
+        sds = [np.std(g, ddof=1) * 100 if len(g) > 1 else 0 for g in groups]
+        ax.bar(xs, means, width, yerr=sds, capsize=3, color=REGIME_STYLE[r]["color"],
+               label=REGIME_STYLE[r]["label"])  # fmt: skip
+    ax.set_xticks(np.arange(len(conditions)), conditions, fontsize=8)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_reconstructions(images: Mapping[str, np.ndarray], n: int = 6) -> Figure:
+    """Fig. 11: rows of images (shuffled input, outputs, target), uint8 (N, C, H, W)."""
+    fig, axes = plt.subplots(len(images), n, figsize=(1.3 * n, 1.4 * len(images)),
+                             squeeze=False, constrained_layout=True)  # fmt: skip
+    for i, (label, batch) in enumerate(images.items()):
+        batch = np.asarray(batch)
+        for j in range(n):
+            ax = axes[i, j]
+            img = batch[j].transpose(1, 2, 0)
+            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=255)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(label, fontsize=8)
+    return fig

@@ -29,6 +29,8 @@ from .train import TrainConfig, train
 SCHEMA = 1
 RECORD_FIELDS = ("schema", "key", "config", "metrics", "history", "artefacts", "provenance")
 _TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+# what an experiment is, not how big it is: changing these keeps the scale (still in the key)
+RECIPE_KNOBS = {"adv_eps"}
 
 
 class MissingRecordError(LookupError):
@@ -82,7 +84,7 @@ class RunConfig:
         base = preset(self.model.arch, self.scale)
         base["augment"] = "none" if self.model.arch == "unshuffle" else AUGMENT[self.dataset]
         merged = {**base, **self.overrides}
-        changed = any(merged[k] != base[k] for k in self.overrides)
+        changed = any(merged[k] != base[k] for k in self.overrides if k not in RECIPE_KNOBS)
         return merged, ("custom" if changed else self.scale)
 
     def resolve(self, data: Dataset) -> dict:
@@ -179,7 +181,7 @@ def write_atomically(path: Path, record: dict) -> None:
 
 def record_path(cfg: RunConfig, data: Dataset | None = None) -> tuple[Path, dict]:
     """Return (where cfg's record lives, its resolved config)."""
-    data = data or load_dataset(cfg.dataset)
+    data = data if data is not None else load_dataset(cfg.dataset)
     resolved = cfg.resolve(data)
     return store_dir() / cfg.experiment / f"{config_key(resolved)}.json", resolved
 
@@ -238,3 +240,9 @@ def find_records(experiment: str) -> list[dict]:
     """Return every readable record the store holds for an experiment, in file-name order."""
     folder = store_dir() / experiment
     return [read_record(p) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+
+
+def lookup(cfg: RunConfig, data_dir: str | Path | None = None) -> dict | None:
+    """Return cfg's record if the store holds one, else None; never trains."""
+    path, _ = record_path(cfg, load_dataset(cfg.dataset, data_dir))
+    return read_record(path) if path.exists() else None

@@ -45,8 +45,8 @@ PRESETS: dict[str, dict[str, dict]] = {
     "convmixer": {
         "smoke": {**_MIXER, **_EVAL, "n_train": 256, "n_test": 128, "n_attack": 64,
                   "epochs": 1, "batch_size": 64},
-        "cpu": {**_MIXER, **_EVAL, "n_train": 10_000, "n_test": 2_000, "n_attack": 1_000,
-                "epochs": 8},
+        "cpu": {**_MIXER, **_EVAL, "n_train": 5_000, "n_test": 1_000, "n_attack": 500,
+                "epochs": 5},
         "paper": {**_MIXER, **_EVAL, "n_train": 0, "n_test": 0, "n_attack": 10_000,
                   "epochs": 200, "batch_size": 512},
     },
@@ -54,7 +54,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "smoke": {**_UNSHUFFLE, **_EVAL, "n_train": 256, "n_test": 64, "n_attack": 0,
                   "epochs": 1, "batch_size": 64},
         "cpu": {**_UNSHUFFLE, **_EVAL, "n_train": 5_000, "n_test": 1_000, "n_attack": 0,
-                "epochs": 8},
+                "epochs": 5},
         "paper": {**_UNSHUFFLE, **_EVAL, "n_train": 0, "n_test": 0, "n_attack": 0,
                   "epochs": 100},
     },
@@ -73,3 +73,15 @@ def preset(family: str, scale: str) -> dict:
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; valid scales are {SCALES}")
     return dict(PRESETS[family][scale])
+
+
+# training-set sizes of the full splits, for compute fractions (paper scale uses all of it)
+FULL_TRAIN = {"cifar10": 50_000, "cifar100": 50_000, "mnist": 60_000,
+              "fashion_mnist": 60_000, "imagenet": 1_281_167}  # fmt: skip
+
+
+def compute_fraction(family: str, scale: str, dataset: str) -> float:
+    """Training images seen per run at `scale`, as a fraction of the paper-scale preset's."""
+    mine, paper = preset(family, scale), preset(family, "paper")
+    seen = (mine["n_train"] or FULL_TRAIN[dataset]) * mine["epochs"]
+    return seen / ((paper["n_train"] or FULL_TRAIN[dataset]) * paper["epochs"])

@@ -184,7 +184,7 @@ def train(
 
 def _progress_bar(total: int, initial: int, enabled: bool):  # noqa: ANN202 - tqdm or a stub
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
     except ImportError:  # tqdm is a dependency, but a bar is never worth a crash
         enabled = False
     if not enabled:
