@@ -1,0 +1,32 @@
+"""The benchmark runs end to end at tiny size (its speed is measured elsewhere, not tested)."""
+
+import json
+
+import pytest
+import torch
+
+from spatialmix import bench
+
+
+def test_benchmark_runs_tiny_and_writes_a_record(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert bench.main(["--batch", "4", "--steps", "1", "--width", "4", "--mixer-width", "8",
+                       "--out", str(out)]) == 0  # fmt: skip
+    result = json.loads(out.read_text())
+    assert {r["regime"] for r in result["rows"]} == {"full", "chans", "space"}
+    assert all(r["reference"] > 0 and r["ours"] > 0 for r in result["rows"])
+    assert "ratio" in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+def test_reference_convmixer_matches_ours_in_function():
+    torch.manual_seed(0)
+    ref = bench.locuslab_convmixer(8, 2, 8, 1).eval()
+    ours = bench.ConvMixer(8, 2, 8, 1, 10).eval()
+    # our parameters follow the reference order, so weights transfer one to one
+    for p_ours, p_ref in zip(ours.parameters(), ref.parameters(), strict=True):
+        p_ours.data.copy_(p_ref.data)
+    ours.trunk.normalize.mean.zero_()  # the reference has no input normalisation
+    ours.trunk.normalize.std.fill_(1.0)
+    x = torch.rand(2, 3, 12, 12)
+    torch.testing.assert_close(ours(x), ref(x))
