@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from spatialmix import datasets
+from spatialmix import datasets, formats
 from spatialmix.datasets import (
     DATASETS,
     KNOWN_FINGERPRINTS,
@@ -288,4 +288,8 @@ def test_canonical_md5s_match_torchvision() -> None:
 
     for cls in (tvd.CIFAR10, tvd.CIFAR100):
         for member, md5 in cls.train_list + cls.test_list:
-            assert datasets._CIFAR_MD5[member] == md5
+            assert formats._CIFAR_MD5[member] == md5
+
+
+def test_every_dataset_has_its_split_names():
+    assert set(formats._SPLITS) == set(datasets.DATASETS)
