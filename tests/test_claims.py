@@ -61,10 +61,12 @@ def test_fig6_and_fig10():
     assert claims.evaluate("fig6_gap_gone_adversarial", more).status == "not reproduced"
     same = {"full": [0.30, 0.40], "chans": [0.36, 0.35]}
     assert claims.evaluate("fig6_gap_gone_adversarial", same).status == "reproduced"
-    psnr = {"full": [20.0, 20.2], "chans": [19.0, 19.1], "input": [10.0, 10.0]}
+    psnr = {"full": [20.0, 20.2], "chans": [19.0, 19.1], "baseline": [10.0, 10.0]}
     assert claims.evaluate("fig10_chans_unshuffles", psnr).status == "reproduced"
     psnr["chans"] = [11.0, 11.1]
     assert claims.evaluate("fig10_chans_unshuffles", psnr).status == "not reproduced"
+    untrained = {"full": [10.3], "chans": [10.2], "baseline": [10.0]}  # nothing learned
+    assert claims.evaluate("fig10_chans_unshuffles", untrained).status == "inconclusive"
 
 
 def test_unknown_claim():

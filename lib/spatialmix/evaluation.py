@@ -53,14 +53,17 @@ def spectra_summary(model: nn.Module, envelopes: bool) -> dict:
     return {"layers": rows}
 
 
-def shuffled_psnr(loader: Loader, perm: Tensor) -> float:
-    """PSNR of the shuffled images themselves: what doing nothing scores (Fig. 10 baseline)."""
-    total, n = 0.0, 0
-    for x, _ in loader:
-        shuffled = permute_pixels(x, perm.to(x.device))
-        total += (shuffled - x).square().flatten(1).mean(1).sum().item()
-        n += len(x)
-    return psnr(total / n)
+def baseline_psnr(loader: Loader, perm: Tensor) -> dict[str, float]:
+    """PSNR of two outputs that learn nothing about the shuffle (Fig. 10 baselines).
+
+    "input": return the shuffled image unchanged; "constant": return the mean test image, the
+    best single image any model could output for every input.
+    """
+    x = torch.cat([x for x, _ in loader])
+    shuffled = permute_pixels(x, perm.to(x.device))
+    mean_image = x.mean(0, keepdim=True)
+    return {"input_psnr": psnr((shuffled - x).square().mean().item()),
+            "constant_psnr": psnr((mean_image - x).square().mean().item())}  # fmt: skip
 
 
 def _as_uint8(x: Tensor) -> list:
@@ -83,7 +86,7 @@ def evaluate_run(
                                             "output": _as_uint8(model(shuffled)),
                                             "target": _as_uint8(x)}  # fmt: skip
         metrics = {"test_mse": clean["mse"], "test_psnr": clean["psnr"], "n_test": clean["n"],
-                   "input_psnr": shuffled_psnr(test_loader, perm)}  # fmt: skip
+                   **baseline_psnr(test_loader, perm)}  # fmt: skip
         return metrics, artefacts
     metrics = {"test_acc": clean["acc"], "test_loss": clean["loss"], "n_test": clean["n"]}
     n_attack = min(resolved["eval"]["n_attack"], clean["n"])
