@@ -150,8 +150,8 @@ def load_available(
     for name in names:
         try:
             found[name] = load_dataset(name, data_dir or None)
-        except DataNotFoundError as exc:
-            missing[name] = str(exc).splitlines()[0]
+        except DataNotFoundError:  # the full message lists machine-specific paths
+            missing[name] = f"no {name} data found: set SPATIALMIX_DATA or pass data_dir"
     return found, missing
 
 
