@@ -15,6 +15,35 @@ SMOKE = {
     "01_spectral_coverage": {"size": 64, "seeds": [0, 1], "counts": [1, 4]},
     "02_separable_convolution": {"targets": 20},
     "03_convmixer_and_regimes": {"mixer_width": 16, "mixer_depth": 2, "depths": [1]},
+    "04_resnet": {
+        "scale": "smoke",
+        "dataset": "mnist",
+        "panels": ["mnist", "imagenet"],
+        "depths": [1],
+        "seeds": [0],
+        "banks": ["random", "box"],
+        "bank_depth": 1,
+        "widths": [4, 8],
+        "width_depth": 1,
+    },
+    "05_convmixer": {
+        "scale": "smoke",
+        "dataset": "mnist",
+        "depths": [1, 2],
+        "seeds": [0],
+        "width": 16,
+        "kernel_size": 3,
+        "patch_size": 2,
+    },
+    "06_adversarial": {"scale": "smoke", "dataset": "mnist", "depths": [1], "seeds": [0]},
+    "07_unshuffling": {
+        "scale": "smoke",
+        "datasets": ["mnist"],
+        "seeds": [0],
+        "width": 8,
+        "depth": 1,
+        "kernel_size": 3,
+    },
 }
 
 
