@@ -19,6 +19,8 @@ def test_benchmark_runs_tiny_and_writes_a_record(tmp_path, capsys):
     assert {r["regime"] for r in result["rows"]} == {"full", "chans", "space"}
     assert all(r["reference"] > 0 and r["ours"] > 0 for r in result["rows"])
     assert "ratio" in capsys.readouterr().out
+    assert bench.main(["--markdown", str(out)]) == 0
+    assert "| sep-ResNet-20 (n=3, d=9) | full |" in capsys.readouterr().out
 
 
 def test_reference_convmixer_matches_ours_in_function():

@@ -1,6 +1,6 @@
 """Training-step throughput of the reference path (as the paper and locuslab write it) vs ours.
 
-`python -m spatialmix.bench [--out FILE] [--batch 128] [--steps 7]` times, in one process with the
+`python -m spatialmix.bench [--out FILE] [--batch 128] [--steps 5]` times, in one process with the
 same threads, fp32 and no autocast: the separable ResNet (n = 3, w = 16, d = 9) in every regime
 with explicit convs in NCHW (reference) vs the folded conv in channels-last (ours); and
 ConvMixer-128/4 (k = 8, p = 1) as locuslab's nn.Sequential with padding="same" (reference) vs
@@ -91,7 +91,7 @@ def loader_throughput(model: nn.Module, batch: int, steps: int) -> float:
 
 
 def run_benchmark(
-    batch: int = 128, steps: int = 7, width: int = 16, mixer_width: int = 128
+    batch: int = 128, steps: int = 5, width: int = 16, mixer_width: int = 128
 ) -> dict:
     """Time every row; return {"rows": [...], "provenance": ..., "peak_rss_mb": ...}."""
     rows = []
@@ -117,8 +117,8 @@ def run_benchmark(
                     m.requires_grad_(False)
         apply_regime(ours, regime)
         rows.append({"model": f"ConvMixer-{mixer_width}/4 (k=8, p=1)", "regime": regime,
-                     "reference": step_throughput(ref, x, max(3, steps // 2)),
-                     "ours": step_throughput(ours, x_last, max(3, steps // 2))})  # fmt: skip
+                     "reference": step_throughput(ref, x, steps),
+                     "ours": step_throughput(ours, x_last, steps)})  # fmt: skip
     torch.manual_seed(0)
     model = build_model(ModelConfig(arch="sep_resnet", depth=3, width=width))
     model = model.to(memory_format=torch.channels_last)
@@ -146,14 +146,36 @@ def format_rows(result: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown_table(result: dict) -> str:
+    """Format a stored benchmark record as the README's Markdown table."""
+    prov = result["provenance"]
+    lines = [f"Measured {prov['date'][:10]} on {prov['cpu']}, {prov['threads']} threads, torch "
+             f"{prov['torch']}, batch {result['batch']}, median of {result['steps']} steps:", "",
+             "| model | regime | reference img/s | ours img/s | ratio |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for r in result["rows"]:
+        lines.append(f"| {r['model']} | {r['regime']} | {r['reference']:.0f} | {r['ours']:.0f} | "
+                     f"{r['ratio']:.1f}× |")  # fmt: skip
+    lo = result["loader"]
+    lines += ["", f"Loader + step {lo['with_loader']:.0f} img/s vs step alone "
+              f"{lo['step_only']:.0f}; peak RSS of the benchmark process "
+              f"{result['peak_rss_mb']:.0f} MB."]  # fmt: skip
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="write the JSON record here")
     parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=7, help="timed steps per row (median)")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per row (median)")
     parser.add_argument("--width", type=int, default=16, help="sep-ResNet w")
     parser.add_argument("--mixer-width", type=int, default=128, help="ConvMixer h")
+    parser.add_argument("--markdown", type=Path, default=None,
+                        help="print the README table of a stored record and exit")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown_table(json.loads(args.markdown.read_text())))
+        return 0
     set_threads()
     result = run_benchmark(args.batch, args.steps, args.width, args.mixer_width)
     print(format_rows(result))
