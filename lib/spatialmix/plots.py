@@ -68,16 +68,29 @@ def plot_span(ds: Mapping[int, Sequence[int]], errors: Mapping[int, Sequence[flo
     return fig
 
 
+def _regime_bars(
+    ax,
+    labels: Sequence[str],
+    values: Mapping[str, Sequence[float]],
+    errors=None,  # noqa: ANN001
+) -> None:
+    """Grouped bars: one group per label, one bar per regime present in `values`."""
+    regimes = [r for r in REGIME_STYLE if r in values]
+    width = 0.8 / len(regimes)
+    for i, r in enumerate(regimes):
+        xs = np.arange(len(labels)) + (i - (len(regimes) - 1) / 2) * width
+        kw = {"yerr": errors[r], "capsize": 3} if errors is not None else {}
+        ax.bar(xs, values[r], width, color=REGIME_STYLE[r]["color"], label=REGIME_STYLE[r]["label"],
+               **kw)  # fmt: skip
+
+
 def plot_trainable(fractions: Mapping[str, Mapping[str, float]]) -> Figure:
     """Bars: fraction of parameters learned per regime, for each model (chapter 03)."""
     models = list(fractions)
-    regimes = [r for r in REGIME_STYLE if any(r in fractions[m] for m in models)]
     fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(models), 3.4), constrained_layout=True)
-    width = 0.8 / len(regimes)
-    for i, r in enumerate(regimes):
-        xs = np.arange(len(models)) + (i - (len(regimes) - 1) / 2) * width
-        ax.bar(xs, [fractions[m].get(r, 0) for m in models], width, color=REGIME_STYLE[r]["color"],
-               label=REGIME_STYLE[r]["label"])  # fmt: skip
+    values = {r: [fractions[m].get(r, 0) for m in models] for r in REGIME_STYLE
+              if any(r in fractions[m] for m in models)}  # fmt: skip
+    _regime_bars(ax, models, values)
     ax.set_xticks(np.arange(len(models)), models, rotation=15, ha="right", fontsize=8)
     ax.set_ylabel("fraction of parameters learned")
     ax.set_ylim(0, 1.05)
@@ -183,16 +196,14 @@ def plot_layer_envelopes(rows: Mapping[str, Sequence[np.ndarray]], title: str = 
 def plot_robustness(acc: Mapping[str, Mapping[str, Sequence[float]]], title: str) -> Figure:
     """Fig. 6: accuracy per condition (clean, FGSM, PGD, ...), bars per regime, mean ± sd."""
     conditions = list(acc)
-    regimes = [r for r in REGIME_STYLE if any(r in acc[c] for c in conditions)]
     fig, ax = plt.subplots(figsize=(1.5 + 1.3 * len(conditions), 3.6), constrained_layout=True)
-    width = 0.8 / len(regimes)
-    for i, r in enumerate(regimes):
-        xs = np.arange(len(conditions)) + (i - (len(regimes) - 1) / 2) * width
-        groups = [acc[c].get(r, []) for c in conditions]
-        means = [np.mean(g) * 100 if g else np.nan for g in groups]
-        sds = [np.std(g, ddof=1) * 100 if len(g) > 1 else 0 for g in groups]
-        ax.bar(xs, means, width, yerr=sds, capsize=3, color=REGIME_STYLE[r]["color"],
-               label=REGIME_STYLE[r]["label"])  # fmt: skip
+    present = [r for r in REGIME_STYLE if any(r in acc[c] for c in conditions)]
+    groups = {r: [acc[c].get(r, []) for c in conditions] for r in present}
+    means = {r: [np.mean(g) * 100 if g else np.nan for g in gs] for r, gs in groups.items()}
+    sds = {
+        r: [np.std(g, ddof=1) * 100 if len(g) > 1 else 0 for g in gs] for r, gs in groups.items()
+    }
+    _regime_bars(ax, conditions, means, sds)
     ax.set_xticks(np.arange(len(conditions)), conditions, fontsize=8)
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title, fontsize=10)
