@@ -2,14 +2,21 @@
 
 `python -m spatialmix.chapters run [NN_topic ...]` executes chapters in place at their committed
 parameters (training only what the store lacks), which is how their outputs are regenerated.
+`python -m spatialmix.chapters time NN [--out FILE]` runs one chapter from an EMPTY results store
+(a temporary directory) and records its wall time and the peak RSS of the kernel as JSON.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import json
 import os
+import resource
+import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,12 +146,64 @@ def run_chapters(names: list[str] | None = None) -> None:
                                    progress_bar=False, kernel_name="python3")  # fmt: skip
 
 
+def chapter_path(name: str) -> Path:
+    """Return book/NN_topic.ipynb for "NN" or "NN_topic"; a clear error if there is none."""
+    paths = [p for p in sorted(book_dir().glob("[0-9][0-9]_*.ipynb"))
+             if name in (p.stem, p.stem[:2])]  # fmt: skip
+    if not paths:
+        raise FileNotFoundError(f"no chapter {name!r} in {book_dir()}")
+    return paths[0]
+
+
+def time_chapter(name: str, params: dict | None = None) -> dict:
+    """Run a chapter in a subprocess from an empty temporary store; return wall time and peak RSS.
+
+    Peak RSS is the largest descendant's (the kernel's): Linux hands a reaped child's maximum up
+    to its parent, so RUSAGE_CHILDREN sees the kernel through papermill.
+    """
+    from .provenance import provenance
+
+    path = chapter_path(name)
+    with tempfile.TemporaryDirectory(prefix="spatialmix-time-") as tmp:
+        env = {**os.environ, "SPATIALMIX_RESULTS": str(Path(tmp) / "results")}
+        env.pop("SPATIALMIX_READONLY", None)
+        cmd = [sys.executable, "-m", "papermill", str(path), str(Path(tmp) / path.name),
+               "-k", "python3", "--cwd", str(path.parent)]  # fmt: skip
+        for key, value in (params or {}).items():
+            cmd += ["-p", key, str(value)]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True)
+        wall = time.perf_counter() - t0
+        records = sum(1 for _ in Path(tmp, "results").rglob("*.json"))
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"chapter": path.stem, "params": params or {}, "wall_seconds": wall,
+            "peak_rss_mb": peak, "records_made": records,
+            "provenance": provenance(torch.device("cpu"))}  # fmt: skip
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] != "run":
+    if not argv or argv[0] not in ("run", "time"):
         print(__doc__)
         return 2
     os.environ.setdefault("SPATIALMIX_THREADS", "2")
-    run_chapters(argv[1:] or None)
+    if argv[0] == "run":
+        run_chapters(argv[1:] or None)
+        return 0
+    args = argv[1:]
+    out = None
+    if "--out" in args:
+        i = args.index("--out")
+        out, args = Path(args[i + 1]), args[:i] + args[i + 2 :]
+    if len(args) != 1:
+        print(__doc__)
+        return 2
+    set_threads()
+    result = time_chapter(args[0])
+    print(f"{result['chapter']}: {result['wall_seconds'] / 60:.1f} min from an empty store, "
+          f"{result['records_made']} records, peak RSS {result['peak_rss_mb']:.0f} MB")  # fmt: skip
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1) + "\n")
     return 0
 
 
