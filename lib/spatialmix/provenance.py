@@ -33,6 +33,17 @@ def set_threads(threads: int | None = None) -> int:
     return threads
 
 
+def peak_rss_mb(children: bool = False) -> float | None:
+    """Return this process's peak resident memory in MB (or its largest child's); None off Unix."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    kilobytes = resource.getrusage(who).ru_maxrss
+    return kilobytes / (1024 * 1024) if platform.system() == "Darwin" else kilobytes / 1024
+
+
 def cpu_name() -> str:
     """Return the CPU's model name (from /proc/cpuinfo where it exists)."""
     try:

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import torch
 
+from .accel import want_compile
 from .datasets import DATASETS, Dataset, load_dataset
 from .evaluation import evaluate_run, make_loaders
 from .models import ModelConfig, build_model
-from .provenance import provenance, resolve_device
+from .provenance import peak_rss_mb, provenance, resolve_device
 from .scales import AUGMENT, SCALES, preset
 from .train import TrainConfig, train
 
@@ -223,7 +224,9 @@ def train_and_evaluate(
     train_loader, test_loader, perm = make_loaders(resolved, data, dev)
     ckpt = checkpoint_dir() / resolved["experiment"] / f"{key}.pt"
     task = "unshuffle" if resolved["model"]["arch"] == "unshuffle" else "classify"
-    out = train(model, train_loader, cfg, task, perm, ckpt, max_steps=max_steps, progress=progress)
+    compiled = want_compile(resolved["model"]["arch"], cfg.epochs * len(train_loader))
+    out = train(model, train_loader, cfg, task, perm, ckpt, max_steps=max_steps, progress=progress,
+                compile=compiled)  # fmt: skip
     if not out["completed"]:
         raise RunInterrupted(f"stopped at step {out['step']}; run again to resume from {ckpt}")
     metrics, artefacts = evaluate_run(model, test_loader, resolved, task, perm)
@@ -231,7 +234,8 @@ def train_and_evaluate(
     ckpt.unlink(missing_ok=True)
     prov = provenance(dev)
     prov.update(wall_seconds=time.perf_counter() - started, train_seconds=out["train_seconds"],
-                img_per_s=out["img_per_s"])  # fmt: skip
+                img_per_s=out["img_per_s"], compiled=out["compiled"],
+                peak_rss_mb=peak_rss_mb())  # fmt: skip
     return {"schema": SCHEMA, "key": key, "config": resolved, "metrics": metrics,
             "history": out["history"], "artefacts": artefacts, "provenance": prov}  # fmt: skip
 

@@ -7,6 +7,7 @@ choice is a function of (seed, epoch, step), so a resumed run ends where an unin
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -17,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .accel import CompiledStep
 from .attacks import fgsm, pgd
 from .data import Loader, permute_pixels
 
@@ -83,6 +85,13 @@ def task_batch(x: Tensor, y: Tensor, task: str, perm: Tensor | None) -> tuple[Te
     return x, y
 
 
+def task_loss(out: Tensor, target: Tensor, task: str, label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy (classify) or mean squared error against the unshuffled image (unshuffle)."""
+    if task == "classify":
+        return F.cross_entropy(out, target, label_smoothing=label_smoothing)
+    return F.mse_loss(out, target)
+
+
 def psnr(mse: float) -> float:
     """Peak signal-to-noise ratio in dB for images in [0, 1]."""
     return 10 * math.log10(1 / max(mse, 1e-12))
@@ -106,11 +115,14 @@ def train(
     checkpoint_every: int = 100,
     max_steps: int | None = None,
     progress: bool = True,
+    compile: bool = False,
 ) -> dict:
     """Train in place, resuming from `checkpoint` if it exists; return {completed, history, ...}.
 
     max_steps stops (after checkpointing) once that many optimiser steps are done in total:
-    how tests simulate a killed run. Throughput counts training steps only.
+    how tests simulate a killed run. Throughput counts training steps only (and, with
+    compile=True, the one-off compile inside the first step). "compiled" in the result says
+    whether the steps ran through torch.compile (it falls back to eager if compiling fails).
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
@@ -133,6 +145,7 @@ def train(
             save_atomically(state, checkpoint)
 
     bar = _progress_bar(total, step, progress)
+    stepper = CompiledStep(model, enabled=compile)
     model.train()
     while step < total:
         epoch, start = divmod(step, steps_per_epoch)
@@ -145,14 +158,11 @@ def train(
                 inputs = fgsm(model, inputs, target, cfg.adv_eps)
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, cfg)
-            out = model(inputs)
+            loss_fn = functools.partial(task_loss, target=target, task=task,
+                                        label_smoothing=cfg.label_smoothing)  # fmt: skip
+            out, loss = stepper.step(inputs, loss_fn)
             if task == "classify":
-                loss = F.cross_entropy(out, target, label_smoothing=cfg.label_smoothing)
                 correct += (out.argmax(1) == target).sum().item()
-            else:
-                loss = F.mse_loss(out, target)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
             opt.step()
             step += 1
             loss_sum += loss.item() * len(x)
@@ -176,10 +186,12 @@ def train(
                 save()
             if stop:
                 bar.close()
-                return {"completed": False, "step": step, "history": history}
+                return {"completed": False, "step": step, "history": history,
+                        "compiled": stepper.active}  # fmt: skip
     bar.close()
     return {"completed": True, "step": step, "history": history, "train_seconds": seconds,
-            "img_per_s": step * loader.batch_size / max(seconds, 1e-9)}  # fmt: skip
+            "img_per_s": step * loader.batch_size / max(seconds, 1e-9),
+            "compiled": stepper.active}  # fmt: skip
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):  # noqa: ANN202 - tqdm or a stub
