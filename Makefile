@@ -1,5 +1,6 @@
 # make test : set up .venv if needed, then ruff + pytest tests/ + pytest --nbval book/
 # make book : set up .venv if needed, run every chapter with papermill, build the HTML book
+# make bench: measure training speed (reference vs ours) into results/bench/bench.json
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +16,7 @@ endif
 export SPATIALMIX_THREADS ?= 2
 export OMP_NUM_THREADS ?= $(SPATIALMIX_THREADS)
 
-.PHONY: test lint book chapters html clean
+.PHONY: test lint book chapters html bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +41,10 @@ html: $(BIN)/.installed
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
 book: chapters html
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m spatialmix.bench --profile --out results/bench/bench.json
+	$(BIN)/python -m spatialmix.bench --markdown results/bench/bench.json
 
 clean:
 	rm -rf _build

@@ -125,3 +125,31 @@ def test_smoothing_changes_filters_but_keeps_their_norm():
     for wa, wb in zip(_spatial_weights(a), _spatial_weights(b), strict=True):
         assert not torch.allclose(wa, wb)
         torch.testing.assert_close(wa.flatten(1).norm(dim=1), wb.flatten(1).norm(dim=1))
+
+
+def _leaves_in_graph(loss):
+    """Every tensor autograd will accumulate a gradient into, found by walking loss.grad_fn."""
+    seen, stack, leaves = set(), [loss.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if type(node).__name__ == "AccumulateGrad":
+            leaves.add(id(node.variable))
+        stack.extend(next_fn for next_fn, _ in node.next_functions)
+    return leaves
+
+
+@pytest.mark.parametrize("impl", ["folded", "explicit"])
+@pytest.mark.parametrize("arch", ["sep_resnet", "convmixer"])
+@pytest.mark.parametrize("regime", REGIMES)
+def test_autograd_graph_reaches_only_learned_tensors(arch, regime, impl):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch=arch, regime=regime, width=8, depth=1, kernel_size=3,
+                                    multiplier=2, impl=impl))  # fmt: skip
+    loss = model(torch.rand(2, 3, 16, 16)).square().mean()
+    learned = {id(p) for p in model.parameters() if p.requires_grad}
+    assert _leaves_in_graph(loss) == learned
+    if regime != "full":
+        assert learned < {id(p) for p in model.parameters()}

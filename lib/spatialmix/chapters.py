@@ -12,7 +12,6 @@ import ast
 import difflib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -158,10 +157,11 @@ def chapter_path(name: str) -> Path:
 def time_chapter(name: str, params: dict | None = None) -> dict:
     """Run a chapter in a subprocess from an empty temporary store; return wall time and peak RSS.
 
-    Peak RSS is the largest descendant's (the kernel's): Linux hands a reaped child's maximum up
-    to its parent, so RUSAGE_CHILDREN sees the kernel through papermill.
+    Peak RSS is that of the largest descendant of this process so far (from the command line:
+    the kernel's). Linux hands a reaped child's maximum up to its parent, so RUSAGE_CHILDREN
+    sees the kernel through papermill.
     """
-    from .provenance import provenance
+    from .provenance import peak_rss_mb, provenance
 
     path = chapter_path(name)
     with tempfile.TemporaryDirectory(prefix="spatialmix-time-") as tmp:
@@ -169,13 +169,13 @@ def time_chapter(name: str, params: dict | None = None) -> dict:
         env.pop("SPATIALMIX_READONLY", None)
         cmd = [sys.executable, "-m", "papermill", str(path), str(Path(tmp) / path.name),
                "-k", "python3", "--cwd", str(path.parent)]  # fmt: skip
-        for key, value in (params or {}).items():
-            cmd += ["-p", key, str(value)]
+        if params:
+            cmd += ["-y", json.dumps(params)]  # JSON is YAML: lists and numbers keep their types
         t0 = time.perf_counter()
         subprocess.run(cmd, env=env, check=True)
         wall = time.perf_counter() - t0
         records = sum(1 for _ in Path(tmp, "results").rglob("*.json"))
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = peak_rss_mb(children=True)
     return {"chapter": path.stem, "params": params or {}, "wall_seconds": wall,
             "peak_rss_mb": peak, "records_made": records,
             "provenance": provenance(torch.device("cpu"))}  # fmt: skip

@@ -226,3 +226,20 @@ def plot_reconstructions(images: Mapping[str, np.ndarray], n: int = 6) -> Figure
             if j == 0:
                 ax.set_ylabel(label, fontsize=8)
     return fig
+
+
+def plot_throughput(rows: Sequence[Mapping[str, object]]) -> Figure:
+    """Horizontal bars, log scale: training img/s of the reference and ours per model and regime."""
+    labels = [f"{r['model']}\n{r['regime']}" for r in rows]
+    ys = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(7, 0.55 * len(rows) + 1.2), constrained_layout=True)
+    ax.barh(ys + 0.2, [r["reference"] for r in rows], 0.4, color="#999999", label="reference")
+    ax.barh(ys - 0.2, [r["ours"] for r in rows], 0.4, color="#1f77b4", label="ours")
+    for y, r in zip(ys, rows, strict=True):
+        ax.text(r["ours"] * 1.05, y - 0.2, f"{r['ratio']:.1f}×", va="center", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_yticks(ys, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("training images per second (log scale, higher is faster)")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
