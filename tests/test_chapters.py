@@ -44,6 +44,7 @@ SMOKE = {
         "depth": 1,
         "kernel_size": 3,
     },
+    "08_performance": {"scale": "smoke"},
 }
 
 
@@ -125,3 +126,15 @@ def test_toc_lists_every_chapter():
     toc = yaml.safe_load((REPO / "_toc.yml").read_text())
     files = {c["file"] for c in toc["chapters"]}
     assert files - {"book/references"} == {f"book/{p.stem}" for p in CHAPTERS}
+
+
+def test_timing_a_chapter_runs_it_in_an_empty_store(tmp_path, monkeypatch):
+    from spatialmix.chapters import time_chapter
+
+    monkeypatch.setenv("SPATIALMIX_RESULTS", str(tmp_path / "kept"))  # must not be used
+    result = time_chapter("01", SMOKE["01_spectral_coverage"])
+    assert result["chapter"] == "01_spectral_coverage"
+    assert result["params"] == SMOKE["01_spectral_coverage"]
+    assert result["wall_seconds"] > 0 and result["records_made"] == 0
+    assert result["peak_rss_mb"] > 50  # the kernel imported torch: tens of MB at the very least
+    assert not (tmp_path / "kept").exists()
