@@ -30,6 +30,7 @@ from .data import Loader
 from .models import ConvMixer, ModelConfig, build_model
 from .provenance import peak_rss_mb, provenance, set_threads
 from .regimes import REGIMES, apply_regime
+from .results import MissingRecordError, store_dir, store_is_readonly, write_atomically
 from .train import TrainConfig, make_optimizer
 
 
@@ -56,18 +57,28 @@ def locuslab_convmixer(dim: int, depth: int, kernel_size: int, patch_size: int) 
     )  # fmt: skip
 
 
-def _timed_steps(model: nn.Module, x: torch.Tensor, steps: int, warmup: int,
-                 compile: bool = False) -> tuple[list[float], CompiledStep]:  # fmt: skip
-    """Seconds per full training step (forward, backward, SGD step) on one fixed batch."""
+def _training_step(model: nn.Module, x: torch.Tensor, compile: bool = False):  # noqa: ANN202
+    """Return (one full training step on the fixed batch x as a function, its CompiledStep)."""
     y = torch.arange(len(x)) % 10
     opt = make_optimizer(model, TrainConfig(optimizer="sgd", lr=0.01))
     stepper = CompiledStep(model, enabled=compile)
     model.train()
+
+    def one_step() -> None:
+        stepper.step(x, lambda out: F.cross_entropy(out, y))
+        opt.step()
+
+    return one_step, stepper
+
+
+def _timed_steps(model: nn.Module, x: torch.Tensor, steps: int, warmup: int,
+                 compile: bool = False) -> tuple[list[float], CompiledStep]:  # fmt: skip
+    """Seconds per full training step (forward, backward, SGD step) on one fixed batch."""
+    one_step, stepper = _training_step(model, x, compile)
     times = []
     for _ in range(warmup + steps):
         t0 = time.perf_counter()
-        stepper.step(x, lambda out: F.cross_entropy(out, y))
-        opt.step()
+        one_step()
         times.append(time.perf_counter() - t0)
     return times, stepper
 
@@ -96,15 +107,7 @@ def profile_step(model: nn.Module, x: torch.Tensor, steps: int = 2, top: int = 8
     os.environ.setdefault("KINETO_LOG_LEVEL", "99")
     from torch.profiler import ProfilerActivity, profile
 
-    y = torch.arange(len(x)) % 10
-    opt = make_optimizer(model, TrainConfig(optimizer="sgd", lr=0.01))
-    stepper = CompiledStep(model, enabled=compile)
-    model.train()
-
-    def one_step() -> None:
-        stepper.step(x, lambda out: F.cross_entropy(out, y))
-        opt.step()
-
+    one_step, _ = _training_step(model, x, compile)
     for _ in range(2):  # warm-up (and compile) outside the profile
         one_step()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -292,15 +295,11 @@ TARGETS = {"sep_resnet_ratio": 10.0, "convmixer_ratio": 2.0, "loader_overhead": 
 
 def record_file(scale: str) -> Path:
     """Where the store keeps the benchmark record of a scale (results/bench/)."""
-    from .results import store_dir
-
     return store_dir() / "bench" / ("bench_smoke.json" if scale == "smoke" else "bench.json")
 
 
 def stored_or_run(scale: str = "cpu") -> dict:
     """Return the stored benchmark record for `scale`, measuring it first if the store lacks it."""
-    from .results import MissingRecordError, store_is_readonly
-
     path = record_file(scale)
     if path.exists():
         return json.loads(path.read_text())
@@ -308,8 +307,7 @@ def stored_or_run(scale: str = "cpu") -> dict:
         raise MissingRecordError(f"no benchmark record at {path} in the read-only store; run "
                                  f"python -m spatialmix.bench --profile --out {path}")  # fmt: skip
     result = run_benchmark(**SIZES[scale], profile=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=1) + "\n")
+    write_atomically(path, result)
     return result
 
 
@@ -364,8 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run_benchmark(args.batch, args.steps, args.width, args.mixer_width, args.profile)
     print(format_rows(result))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1) + "\n")
+        write_atomically(args.out, result)
     return 0
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from .datasets import DATASETS
-from .provenance import resolve_device, set_threads
+from .provenance import peak_rss_mb, provenance, resolve_device, set_threads
 from .regimes import REGIME_MEANING, REGIMES
 from .scales import SCALES
 
@@ -136,19 +136,21 @@ def run_chapters(names: list[str] | None = None) -> None:
     """Execute chapters in place with papermill at their committed parameters."""
     import papermill
 
-    paths = sorted(book_dir().glob("[0-9][0-9]_*.ipynb"))
-    if names:
-        paths = [p for p in paths if p.stem in names or p.stem[:2] in names]
-    for path in paths:
+    for path in chapter_paths(names):
         print(f"running {path.name}", flush=True)
         papermill.execute_notebook(str(path), str(path), cwd=str(path.parent),
                                    progress_bar=False, kernel_name="python3")  # fmt: skip
 
 
+def chapter_paths(names: list[str] | None = None) -> list[Path]:
+    """Return the chapters book/NN_topic.ipynb named by "NN" or "NN_topic" (all if no names)."""
+    paths = sorted(book_dir().glob("[0-9][0-9]_*.ipynb"))
+    return [p for p in paths if not names or p.stem in names or p.stem[:2] in names]
+
+
 def chapter_path(name: str) -> Path:
-    """Return book/NN_topic.ipynb for "NN" or "NN_topic"; a clear error if there is none."""
-    paths = [p for p in sorted(book_dir().glob("[0-9][0-9]_*.ipynb"))
-             if name in (p.stem, p.stem[:2])]  # fmt: skip
+    """Return the one chapter named by "NN" or "NN_topic"; a clear error if there is none."""
+    paths = chapter_paths([name])
     if not paths:
         raise FileNotFoundError(f"no chapter {name!r} in {book_dir()}")
     return paths[0]
@@ -161,8 +163,6 @@ def time_chapter(name: str, params: dict | None = None) -> dict:
     the kernel's). Linux hands a reaped child's maximum up to its parent, so RUSAGE_CHILDREN
     sees the kernel through papermill.
     """
-    from .provenance import peak_rss_mb, provenance
-
     path = chapter_path(name)
     with tempfile.TemporaryDirectory(prefix="spatialmix-time-") as tmp:
         env = {**os.environ, "SPATIALMIX_RESULTS": str(Path(tmp) / "results")}
@@ -197,13 +197,14 @@ def main(argv: list[str]) -> int:
     if len(args) != 1:
         print(__doc__)
         return 2
+    from .results import write_atomically
+
     set_threads()
     result = time_chapter(args[0])
     print(f"{result['chapter']}: {result['wall_seconds'] / 60:.1f} min from an empty store, "
           f"{result['records_made']} records, peak RSS {result['peak_rss_mb']:.0f} MB")  # fmt: skip
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1) + "\n")
+        write_atomically(out, result)
     return 0
 
 
