@@ -43,7 +43,7 @@ html: $(BIN)/.installed
 book: chapters html
 
 bench: $(BIN)/.installed
-	$(BIN)/python -m spatialmix.bench --profile --out results/bench/bench.json
+	$(BIN)/python -m spatialmix.bench --profile --record
 	$(BIN)/python -m spatialmix.bench --markdown results/bench/bench.json
 
 clean:

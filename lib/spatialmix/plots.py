@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -228,15 +229,28 @@ def plot_reconstructions(images: Mapping[str, np.ndarray], n: int = 6) -> Figure
     return fig
 
 
-def plot_throughput(rows: Sequence[Mapping[str, object]]) -> Figure:
-    """Horizontal bars, log scale: training img/s of the reference and ours per model and regime."""
+def plot_throughput(rows: Sequence[Mapping[str, Any]]) -> Figure:
+    """Horizontal bars, log scale: training img/s of the reference and ours per model and regime.
+
+    Whiskers span each path's interquartile range of step times; a black tick marks a row's
+    ceiling (ours with all FLOPs at the matmul peak) where the record has one.
+    """
     labels = [f"{r['model']}\n{r['regime']}" for r in rows]
     ys = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(7, 0.55 * len(rows) + 1.2), constrained_layout=True)
-    ax.barh(ys + 0.2, [r["reference"] for r in rows], 0.4, color="#999999", label="reference")
-    ax.barh(ys - 0.2, [r["ours"] for r in rows], 0.4, color="#1f77b4", label="ours")
+    fig, ax = plt.subplots(figsize=(7, 0.55 * len(rows) + 1.4), constrained_layout=True)
+    for path, dy, color in (("reference", 0.2, "#999999"), ("ours", -0.2, "#1f77b4")):
+        mid = np.array([r[path] for r in rows])
+        iqr = np.array([r.get(f"{path}_iqr", (r[path], r[path])) for r in rows]).T
+        ax.barh(ys + dy, mid, 0.4, color=color, label=path,
+                xerr=np.abs(iqr - mid), error_kw={"elinewidth": 0.8, "capsize": 2})  # fmt: skip
+    ceilings = [(y, r["ceiling"]) for y, r in zip(ys, rows, strict=True) if "ceiling" in r]
+    if ceilings:
+        cy, cx = zip(*ceilings, strict=True)
+        ax.scatter(cx, np.array(cy) - 0.2, marker="|", s=180, color="black", zorder=3,
+                   label="ceiling of ours: all FLOPs at the matmul peak")  # fmt: skip
     for y, r in zip(ys, rows, strict=True):
-        ax.text(r["ours"] * 1.05, y - 0.2, f"{r['ratio']:.1f}×", va="center", fontsize=8)
+        right = max(r["ours"], r.get("ceiling", 0), r.get("ours_iqr", (0, 0))[1])
+        ax.text(right * 1.08, y - 0.2, f"{r['ratio']:.1f}×", va="center", fontsize=8)
     ax.set_xscale("log")
     ax.set_yticks(ys, labels, fontsize=8)
     ax.invert_yaxis()

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from .accel import CompiledStep
 from .attacks import fgsm, pgd
 from .data import Loader, permute_pixels
+from .provenance import keep_freed_memory
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step")
@@ -123,9 +124,11 @@ def train(
     how tests simulate a killed run. Throughput counts training steps only (and, with
     compile=True, the one-off compile inside the first step). "compiled" in the result says
     whether the steps ran through torch.compile (it falls back to eager if compiling fails).
+    Training keeps freed memory in the heap (provenance.keep_freed_memory, SPATIALMIX_MALLOC).
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    keep_freed_memory()
     opt = make_optimizer(model, cfg)
     steps_per_epoch = len(loader)
     total = cfg.epochs * steps_per_epoch
