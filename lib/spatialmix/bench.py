@@ -439,6 +439,53 @@ def roofline_rows(result: dict) -> list[dict]:
     return out
 
 
+def allocator_rows(result: dict) -> list[dict]:
+    """Per model and regime timed both ways: img/s with glibc's default and with memory kept."""
+    timed = {(r["model"], r["regime"], r.get("allocator")): r for r in result["rows"]}
+    out = []
+    for (model, regime, state), d in timed.items():
+        k = timed.get((model, regime, "keep"))
+        if state != "default" or k is None:
+            continue
+        out.append({"model": model, "regime": regime,
+                    "reference_default": d["reference"], "reference_keep": k["reference"],
+                    "reference_gain": k["reference"] / d["reference"],
+                    "ours_default": d["ours"], "ours_keep": k["ours"],
+                    "ours_gain": k["ours"] / d["ours"]})  # fmt: skip
+    return out
+
+
+def _span(values: list[float], fmt: str = ".1f") -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:{fmt}}×" if f"{lo:{fmt}}" == f"{hi:{fmt}}" else f"{lo:{fmt}}–{hi:{fmt}}×"
+
+
+def summary(result: dict) -> str:
+    """The benchmark's findings as sentences, every number read from the record."""
+    lines = []
+    for state in dict.fromkeys(r.get("allocator", "?") for r in result["rows"]):
+        rows = [r for r in result["rows"] if r.get("allocator", "?") == state]
+        sep = [r["ratio"] for r in rows if r["model"].startswith("sep")]
+        mix = [r["ratio"] for r in rows if r["model"].startswith("ConvMixer")]
+        bound = [r["convs_only_ratio"] for r in rows if "convs_only_ratio" in r]
+        lines.append(f"With {MEMORY[state]} for both paths, ours is {_span(sep)} the reference "
+                     f"on the sep-ResNet (convs-only bound {_span(bound)}) and {_span(mix)} on "
+                     f"ConvMixer.")  # fmt: skip
+    gains = allocator_rows(result)
+    if gains:
+        sep = [g for g in gains if g["model"].startswith("sep")]
+        mix = [g for g in gains if g["model"].startswith("ConvMixer")]
+
+        def gain(rows: list[dict], path: str) -> str:
+            return _span([g[f"{path}_gain"] for g in rows], ".2f")
+
+        lines.append(f"Keeping freed memory makes the reference {gain(sep, 'reference')} as fast "
+                     f"on the sep-ResNet and {gain(mix, 'reference')} on ConvMixer; ours "
+                     f"{gain(sep, 'ours')} (sep-ResNet) and {gain(mix, 'ours')} "
+                     f"(ConvMixer).")  # fmt: skip
+    return " ".join(lines)
+
+
 def profile_tables(result: dict) -> str:
     """Format the stored profiles as Markdown: one table of top operators per path."""
     parts = []
@@ -525,7 +572,8 @@ def chapter_timing(chapter: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-MEMORY = {"default": "glibc default", "keep": "keeping freed memory", "?": "allocator not recorded"}
+MEMORY = {"default": "glibc's default allocator", "keep": "freed memory kept",
+          "?": "allocator not recorded"}  # fmt: skip
 
 
 def target_rows(result: dict, chapter_run: dict | None = None) -> list[dict]:

@@ -174,10 +174,12 @@ def time_chapter(name: str, params: dict | None = None) -> dict:
         t0 = time.perf_counter()
         subprocess.run(cmd, env=env, check=True)
         wall = time.perf_counter() - t0
-        records = sum(1 for _ in Path(tmp, "results").rglob("*.json"))
+        made = [json.loads(p.read_text()) for p in Path(tmp, "results").rglob("*.json")]
     peak = peak_rss_mb(children=True)
+    # how the kernel's training runs allocated memory (provenance.keep_freed_memory)
+    allocators = sorted({r.get("provenance", {}).get("allocator", "?") for r in made})
     return {"chapter": path.stem, "params": params or {}, "wall_seconds": wall,
-            "peak_rss_mb": peak, "records_made": records,
+            "peak_rss_mb": peak, "records_made": len(made), "allocator": allocators,
             "provenance": provenance(torch.device("cpu"))}  # fmt: skip
 
 
