@@ -49,8 +49,11 @@ def test_readme_numbers_come_from_the_stored_records(monkeypatch):
     readme = (REPO / "README.md").read_text()
     assert bench.markdown_table(record) in readme, "regenerate it: spatialmix.bench --markdown"
     assert record["profile"], "the stored record was made without --profile"
-    timing = bench.chapter_timing("04")
-    assert timing and f"{timing['wall_seconds'] / 60:.0f} min from an empty store" in readme
+    assert bench.summary(record) in readme, "regenerate it: bench.summary"
+    for chapter in ("04", "05"):
+        timing = bench.chapter_timing(chapter)
+        assert timing and f"{timing['wall_seconds'] / 60:.0f} min from an empty store" in readme
+        assert f"{timing['peak_rss_mb'] / 1024:.1f} GB for {chapter}" in readme
 
 
 def test_reference_convmixer_matches_ours_in_function():

@@ -36,8 +36,8 @@ def set_threads(threads: int | None = None) -> int:
 
 
 MALLOC_ENV = "SPATIALMIX_MALLOC"
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
-_KEEP_BELOW = 1 << 30  # serve every block under 1 GiB from the heap
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameter numbers
+_KEEP_BELOW = 1 << 30  # serve blocks under 1 GiB from the heap; trim only a free top above it
 _allocator = "default"
 
 
@@ -48,8 +48,9 @@ def keep_freed_memory() -> str:
     with a fresh mapping and unmaps it on free, so every training step whose activations are that
     large page-faults them back in, zero-filled: a 32×32 ConvMixer-128 at batch 128 (64 MB per
     activation) or the explicit separable conv's d·c channels. Raising the threshold keeps them
-    in the heap, where the next step reuses them: the same math, fewer page faults, and a higher
-    resident set (freed memory stays with the process). Process-wide and one-way.
+    in the heap, and raising the trim threshold keeps the heap's free top too, so the next step
+    reuses them: the same math, fewer page faults, and a resident set that stays at its peak
+    (freed memory stays with the process). Process-wide and one-way.
 
     SPATIALMIX_MALLOC = "keep" (default) | "default" (leave the allocator alone). Returns "keep"
     once set, "default" otherwise (opted out, or not glibc: macOS, Windows, musl).
@@ -63,7 +64,7 @@ def keep_freed_memory() -> str:
             mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
         except (OSError, AttributeError):
             return _allocator
-        if mallopt(_M_MMAP_THRESHOLD, _KEEP_BELOW) == 1:
+        if mallopt(_M_MMAP_THRESHOLD, _KEEP_BELOW) == 1 == mallopt(_M_TRIM_THRESHOLD, _KEEP_BELOW):
             _allocator = "keep"
     return _allocator
 
