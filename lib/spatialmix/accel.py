@@ -5,10 +5,10 @@ same model compiled and eager and compares), so it is not part of a run's key; e
 in its provenance whether its training steps ran compiled.
 
 SPATIALMIX_COMPILE = "auto" (default) | "1" | "0". "auto" compiles the mixers (ConvMixer and the
-un-shuffler), whose steps it made about 1.6x faster in the benchmark (results/bench/bench.json,
-"ours_eager" vs "ours"), and only runs long enough to pay back the one-off compile time (10-40 s
-on 2 cores, less with torch's on-disk cache): a CPU-scale run (a few hundred steps) trains
-eagerly, a paper-scale one (tens of thousands of steps) compiles.
+un-shuffler), whose steps it made faster in the benchmark (results/bench/bench.json,
+"ours_eager" vs "ours"; less so with freed memory kept), and only runs long enough to pay back
+the one-off compile time (10-40 s on 2 cores, less with torch's on-disk cache): a CPU-scale run
+(a few hundred steps) trains eagerly, a paper-scale one (tens of thousands of steps) compiles.
 """
 
 from __future__ import annotations
