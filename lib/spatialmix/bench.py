@@ -89,7 +89,8 @@ def interleaved_throughput(paths: dict[str, Callable[[], None]], batch: int, ste
     turns, `rounds` times, so that a slow or fast phase of the machine falls on all paths alike
     rather than on whichever ran then. A turn is one untimed step (so every timed step follows a
     step of its own path, with its own data in cache, as in training) and ceil(steps / rounds)
-    timed steps. Returns {path: {"img_per_s", "iqr": [q1, q3] img/s, "steps", "first_step_s"}}.
+    timed steps. Returns {path: {"img_per_s", "iqr", "steps", "first_step_s"}}, where "iqr" is
+    [slow, fast]: img/s at the third and first quartile of the step times.
     """
     first = {}
     for name, one_step in paths.items():
@@ -122,8 +123,9 @@ def step_throughput(model: nn.Module, x: torch.Tensor, steps: int, warmup: int =
 def step_flops(model: nn.Module, x: torch.Tensor) -> float:
     """FLOPs of one training step (forward and backward), counted by torch.utils.flop_counter.
 
-    Exact for dense convolutions and matmuls. torch's counter ignores groups in a grouped conv's
-    weight gradient, so it overcounts depthwise convs: use it for the folded sep-ResNet only.
+    Exact for dense convolutions and matmuls. torch's counter overcounts a grouped conv's
+    backward (a 16-group depthwise conv: 17× its forward, not 2×), so models that run grouped
+    convs are refused: use it for the folded sep-ResNet.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
