@@ -273,7 +273,6 @@ def run_benchmark(
     practical peak (peak_gflops, the best probe, taken before and after the rows) and nothing
     else took time.
     """
-    rows = []
     x = torch.rand(batch, 3, 32, 32)
     x_last = x.contiguous(memory_format=torch.channels_last)
     peaks = [peak_gflops()]
@@ -314,17 +313,18 @@ def run_benchmark(
             out["convs_only_ratio"] = out["convs_only"] / out["reference"]
         return out
 
+    flops = {regime: step_flops(sep_resnet(regime), x_last) for regime in REGIMES}
+
     def every_row() -> list[dict]:
         out = []
         for regime in REGIMES:
             r = row("sep-ResNet-20 (n=3, d=9)", regime, sep_resnet(regime, "explicit"),
-                    lambda r=regime: sep_resnet(r), bound=True)  # fmt: skip
-            r["flops"] = step_flops(sep_resnet(regime), x_last)
-            out.append(r)
+                    lambda g=regime: sep_resnet(g), bound=True)  # fmt: skip
+            out.append({**r, "flops": flops[regime]})
         for regime in ("full", "chans"):
             out.append(row(f"ConvMixer-{mixer_width}/4 (k=8, p=1)", regime,
                            _reference_convmixer(mixer_width, regime),
-                           lambda r=regime: _our_convmixer(mixer_width, r)))  # fmt: skip
+                           lambda g=regime: _our_convmixer(mixer_width, g)))  # fmt: skip
         for r in out:
             r["allocator"] = allocator()
         return out
@@ -363,7 +363,8 @@ def _ours_note(row: dict) -> str:
     return f" (compiled; eager {row['ours_eager']:.0f}, compile {row['compile_seconds']:.0f} s)"
 
 
-def _iqr(row: dict, key: str) -> str:
+def with_iqr(row: dict, key: str) -> str:
+    """A row's img/s for `key` ("reference", "ours") with its interquartile range: "51 (48–54)"."""
     lo, hi = row.get(f"{key}_iqr", (row[key], row[key]))
     return f"{row[key]:.0f} ({lo:.0f}–{hi:.0f})"
 
@@ -376,8 +377,8 @@ def format_rows(result: dict) -> str:
         bounds = (f"{r['convs_only_ratio']:>11.1f}×{r['ceiling_ratio']:>8.1f}×"
                   if "ceiling_ratio" in r else "")  # fmt: skip
         lines.append(f"{r['model']:<28}{r['regime']:>7}{r.get('allocator', '?'):>8}"
-                     f"{_iqr(r, 'reference'):>18}"
-                     f"{_iqr(r, 'ours'):>18}{r['ratio']:>7.1f}×{bounds}"
+                     f"{with_iqr(r, 'reference'):>18}"
+                     f"{with_iqr(r, 'ours'):>18}{r['ratio']:>7.1f}×{bounds}"
                      f"{_ours_note(r)}")  # fmt: skip
     lo = result["loader"]
     lines.append(f"loader + step: {lo['with_loader']:.0f} img/s vs step alone {lo['step_only']:.0f}"
@@ -392,6 +393,14 @@ def format_rows(result: dict) -> str:
     return "\n".join(lines)
 
 
+PROBES = {"matmul": "a large matrix product", "conv": "a dense conv"}
+
+
+def _best_probe(result: dict) -> str:
+    name, gflops = max(result["peak_gflops"].items(), key=lambda kv: kv[1])
+    return f"{gflops:.0f} GFLOP/s, {PROBES[name]}"
+
+
 def markdown_table(result: dict) -> str:
     """Format a stored benchmark record as the README's Markdown table."""
     prov = result["provenance"]
@@ -401,7 +410,7 @@ def markdown_table(result: dict) -> str:
              f"row taking turns in {result['rounds']} rounds. Two bounds on ours, as ratios to "
              f"the reference: *convs only* is measured, our step with BatchNorm and ReLU deleted "
              f"(not the same function); *ceiling* is all of our step's FLOPs at this machine's "
-             f"practical peak ({max(result['peak_gflops'].values()):.0f} GFLOP/s, a dense conv) "
+             f"practical peak ({_best_probe(result)}) "
              f"with nothing else taking time. Memory: *default* is glibc's allocator as PyTorch "
              f"finds it, *keep* keeps freed blocks in the heap "
              f"(`spatialmix.provenance.keep_freed_memory`, what our training does).", "",
@@ -415,8 +424,8 @@ def markdown_table(result: dict) -> str:
         bounds = (f"{r['convs_only_ratio']:.1f}× | {r['ceiling_ratio']:.1f}×"
                   if "ceiling_ratio" in r else "— | —")  # fmt: skip
         lines.append(f"| {r['model']} | {r['regime']} | {r.get('allocator', '?')} | "
-                     f"{_iqr(r, 'reference')} | "
-                     f"{_iqr(r, 'ours')} | {r['ratio']:.1f}× | {bounds} | {how} |")  # fmt: skip
+                     f"{with_iqr(r, 'reference')} | "
+                     f"{with_iqr(r, 'ours')} | {r['ratio']:.1f}× | {bounds} | {how} |")  # fmt: skip
     lo = result["loader"]
     lines += ["", f"Loader + step {lo['with_loader']:.0f} img/s vs step alone "
               f"{lo['step_only']:.0f}; peak RSS of the benchmark process "
@@ -457,6 +466,17 @@ def allocator_rows(result: dict) -> list[dict]:
     return out
 
 
+def _by_allocator(rows: list[dict]) -> dict[str, dict[str, list[float]]]:
+    """Group a record's rows by allocator state: {state: {"sep", "mix", "bound": ratios}}."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        group = out.setdefault(r.get("allocator", "?"), {"sep": [], "mix": [], "bound": []})
+        group["sep" if r["model"].startswith("sep") else "mix"].append(r["ratio"])
+        if "convs_only_ratio" in r:
+            group["bound"].append(r["convs_only_ratio"])
+    return out
+
+
 def _span(values: list[float], fmt: str = ".1f") -> str:
     lo, hi = min(values), max(values)
     return f"{lo:{fmt}}×" if f"{lo:{fmt}}" == f"{hi:{fmt}}" else f"{lo:{fmt}}–{hi:{fmt}}×"
@@ -465,14 +485,10 @@ def _span(values: list[float], fmt: str = ".1f") -> str:
 def summary(result: dict) -> str:
     """The benchmark's findings as sentences, every number read from the record."""
     lines = []
-    for state in dict.fromkeys(r.get("allocator", "?") for r in result["rows"]):
-        rows = [r for r in result["rows"] if r.get("allocator", "?") == state]
-        sep = [r["ratio"] for r in rows if r["model"].startswith("sep")]
-        mix = [r["ratio"] for r in rows if r["model"].startswith("ConvMixer")]
-        bound = [r["convs_only_ratio"] for r in rows if "convs_only_ratio" in r]
-        lines.append(f"With {MEMORY[state]} for both paths, ours is {_span(sep)} the reference "
-                     f"on the sep-ResNet (convs-only bound {_span(bound)}) and {_span(mix)} on "
-                     f"ConvMixer.")  # fmt: skip
+    for state, g in _by_allocator(result["rows"]).items():
+        lines.append(f"With {MEMORY[state]} for both paths, ours is {_span(g['sep'])} the "
+                     f"reference on the sep-ResNet (convs-only bound {_span(g['bound'])}) and "
+                     f"{_span(g['mix'])} on ConvMixer.")  # fmt: skip
     gains = allocator_rows(result)
     if gains:
         sep = [g for g in gains if g["model"].startswith("sep")]
@@ -486,17 +502,6 @@ def summary(result: dict) -> str:
                      f"{gain(sep, 'ours')} (sep-ResNet) and {gain(mix, 'ours')} "
                      f"(ConvMixer).")  # fmt: skip
     return " ".join(lines)
-
-
-def profile_tables(result: dict) -> str:
-    """Format the stored profiles as Markdown: one table of top operators per path."""
-    parts = []
-    for label, ops in result.get("profile", {}).items():
-        rows = [f"**{label}** (self CPU time per training step)", "",
-                "| operator | ms per step | share |", "|---|---|---|"]  # fmt: skip
-        rows += [f"| `{o['op']}` | {o['ms_per_step']:.0f} | {o['share']:.0%} |" for o in ops]
-        parts.append("\n".join(rows))
-    return "\n\n".join(parts)
 
 
 # the benchmark's sizes: "cpu" (and "paper", the same) are the sizes the README reports
@@ -558,13 +563,12 @@ def history_rows(records: list[dict]) -> list[dict]:
         how = (f"turns: {r['steps']} steps in {r['rounds']} rounds" if "rounds" in r
                else f"one after another: {r['steps']} steps")  # fmt: skip
         # judged as the issue first measured: with the allocator as PyTorch finds it
-        judged = {k: v for k, v in ratios.items() if "keep" not in k} or ratios
-        sep = [v for k, v in judged.items() if k.startswith("sep")]
-        mix = [v for k, v in judged.items() if k.startswith("mixer")]
+        groups = _by_allocator(r["rows"])
+        judged = next((g for state, g in groups.items() if state != "keep"), groups.get("keep"))
         out.append({"date": r["provenance"]["date"][:16].replace("T", " "), "timing": how,
                     "ratios": ratios,
-                    "sep_met": min(sep) >= TARGETS["sep_resnet_ratio"],
-                    "mixer_met": min(mix) >= TARGETS["convmixer_ratio"]})  # fmt: skip
+                    "sep_met": min(judged["sep"]) >= TARGETS["sep_resnet_ratio"],
+                    "mixer_met": min(judged["mix"]) >= TARGETS["convmixer_ratio"]})  # fmt: skip
     return out
 
 
@@ -584,11 +588,8 @@ def target_rows(result: dict, chapter_runs: list[dict] | None = None) -> list[di
     The two ratio targets are judged once per allocator state the record timed (bench.MEMORY).
     """
     rows = []
-    for state in dict.fromkeys(r.get("allocator", "?") for r in result["rows"]):
-        timed = [r for r in result["rows"] if r.get("allocator", "?") == state]
-        sep = [r["ratio"] for r in timed if r["model"].startswith("sep")]
-        bound = [r["convs_only_ratio"] for r in timed if "convs_only_ratio" in r]
-        mix = [r["ratio"] for r in timed if r["model"].startswith("ConvMixer")]
+    for state, g in _by_allocator(result["rows"]).items():
+        sep, mix, bound = g["sep"], g["mix"], g["bound"]
         note = f"; convs only {min(bound):.1f}×" if bound else ""
         rows += [
             {"target": f"sep-ResNet step ≥ {TARGETS['sep_resnet_ratio']:.0f}× reference, every "
