@@ -94,3 +94,27 @@ def test_wrong_input_channels_is_a_clear_error():
 def test_bad_impl_is_rejected():
     with pytest.raises(ValueError, match="folded"):
         SeparableConv2d(3, 8, 3, impl="fast")
+
+
+@pytest.mark.parametrize("c_in", [1, 3, 7, 8, 16])
+@pytest.mark.parametrize("size", [8, 11])
+@pytest.mark.parametrize("bias", [False, True])
+def test_strided_channel_conv_is_the_strided_1x1_conv(c_in, size, bias):
+    # below 8 input channels ChannelConv subsamples, then mixes (the oneDNN AVX2 detour);
+    # float64 NCHW runs PyTorch's own strided kernel as the reference, which is safe everywhere
+    from spatialmix.layers import ChannelConv
+
+    torch.manual_seed(0)
+    ours = ChannelConv(c_in, 5, stride=2, bias=bias).double()
+    x = torch.randn(3, c_in, size, size, dtype=torch.float64)
+    results = []
+    for run in (ours, lambda t: F.conv2d(t, ours.weight, ours.bias, stride=2)):
+        ours.zero_grad()
+        xi = x.clone().requires_grad_(True)
+        y = run(xi)
+        (y * torch.linspace(-1, 1, y.numel(), dtype=y.dtype).view_as(y)).sum().backward()
+        grads = [xi.grad, ours.weight.grad] + ([ours.bias.grad] if bias else [])
+        results.append([y.detach()] + [g.clone() for g in grads])
+    assert results[0][0].shape == (3, 5, (size + 1) // 2, (size + 1) // 2)
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
