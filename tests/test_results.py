@@ -1,5 +1,7 @@
 import dataclasses
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -114,9 +116,87 @@ def test_torn_and_old_records_raise(mnist_dir, store):
     path, _ = record_path(_cfg())
     path.parent.mkdir(parents=True)
     path.write_text('{"schema": 1, "key": ')
-    with pytest.raises(RecordError, match="cannot read"):
+    fix = r"delete it to re-train, or restore it with `git checkout -- .*json`"
+    torn = rf"cannot read record {re.escape(str(path))}: .*not valid JSON.*{fix}"
+    with pytest.raises(RecordError, match=torn):
         run(_cfg(), progress=False)
     fields = {f: {} for f in store_mod.RECORD_FIELDS}
     path.write_text(json.dumps({**fields, "schema": 0}))
-    with pytest.raises(RecordError, match="schema 0"):
+    with pytest.raises(RecordError, match="schema 0, this code writes 1: re-run it"):
         read_record(path)
+
+
+def _fake_record(folder, config, schema=store_mod.SCHEMA):
+    """Write a record for `config` under its own key, as run() would; return its path."""
+    key = config_key(config)
+    record = {f: {} for f in store_mod.RECORD_FIELDS}
+    record.update(schema=schema, key=key, config=config)
+    path = folder / f"{key}.json"
+    store_mod.write_atomically(path, record)
+    return path
+
+
+def test_newer_schema_asks_to_update_the_code(tmp_path):
+    path = _fake_record(tmp_path, {"seed": 0}, schema=store_mod.SCHEMA + 1)
+    newer = "was written by a newer version of spatialmix (schema 2, this code reads 1): "
+    with pytest.raises(RecordError, match=re.escape(f"{path} {newer}update the code (git pull)")):
+        read_record(path)
+
+
+def test_hand_edited_record_is_refused(tmp_path):
+    path = _fake_record(tmp_path, {"seed": 0, "scale": "cpu"})
+    assert read_record(path)["config"]["scale"] == "cpu"
+    edited = json.loads(path.read_text())
+    edited["config"]["scale"] = "paper"
+    path.write_text(json.dumps(edited))
+    at = re.escape(str(path))
+    hand = rf"{at} was edited by hand: its config no longer matches its key"
+    with pytest.raises(RecordError, match=rf"{hand}.*`git checkout -- {at}`.*delete it"):
+        read_record(path)
+    renamed = _fake_record(tmp_path, {"seed": 1}).rename(tmp_path / f"{'0' * 20}.json")
+    with pytest.raises(RecordError, match=f"{re.escape(str(renamed))} was edited by hand"):
+        read_record(renamed)
+
+
+def test_run_refuses_its_own_hand_edited_record(mnist_dir, store):
+    path, resolved = record_path(_cfg())
+    good = _fake_record(path.parent, resolved)
+    assert good == path
+    edited = json.loads(path.read_text())
+    edited["config"]["seed"] = 7
+    path.write_text(json.dumps(edited))
+    with pytest.raises(RecordError, match="edited by hand"):
+        run(_cfg(), progress=False)
+
+
+def test_find_records_skips_bad_files_and_names_them(store):
+    folder = store / "unit"
+    good = [_fake_record(folder, {"seed": s}) for s in range(2)]
+    torn = folder / "torn.json"
+    torn.write_text('{"schema": 1, "key": ')
+    edited = _fake_record(folder, {"seed": 9})
+    edited.write_text(edited.read_text().replace('"seed": 9', '"seed": 8'))
+    with pytest.warns(store_mod.RecordWarning) as caught:
+        found = find_records("unit")
+    assert found == [read_record(p) for p in sorted(good)]
+    edited_at, torn_at = re.escape(str(edited)), re.escape(str(torn))
+    expected = [
+        rf"skipped a record: .*{edited_at} was edited by hand.*`git checkout",
+        rf"skipped a record: cannot read record {torn_at}: .*not valid JSON.*delete it",
+    ]
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2
+    for pattern in expected:
+        assert any(re.search(pattern, m) for m in messages), (pattern, messages)
+
+
+RUN_EXPERIMENTS = ("adversarial", "convmixer", "resnet", "unshuffle")
+
+
+@pytest.mark.parametrize("experiment", RUN_EXPERIMENTS)
+def test_every_committed_record_passes_the_checks(experiment):
+    folder = Path(__file__).resolve().parents[1] / "results" / experiment
+    paths = sorted(folder.glob("*.json"))
+    assert paths, f"no committed records in {folder}"
+    for path in paths:
+        assert read_record(path)["key"] == path.stem

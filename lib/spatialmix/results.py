@@ -8,16 +8,24 @@ dataset's source and fingerprint and the scale. Chapters never know whether they
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so concurrent runs of one record are not serialised
+    fcntl = None
 
 from .accel import want_compile
 from .datasets import DATASETS, Dataset, load_dataset
@@ -39,7 +47,11 @@ class MissingRecordError(LookupError):
 
 
 class RecordError(ValueError):
-    """A record on disk is torn, malformed or of another schema version."""
+    """A record on disk is torn, malformed, edited by hand or of another schema version."""
+
+
+class RecordWarning(UserWarning):
+    """find_records skipped a record it could not read (the message says why and the fix)."""
 
 
 class RunInterrupted(RuntimeError):
@@ -157,27 +169,107 @@ def store_is_readonly() -> bool:
 
 
 def read_record(path: Path) -> dict:
-    """Read and check one record; a torn file or another schema raises RecordError."""
+    """Read and check one record; a torn, hand-edited or other-schema file raises RecordError."""
+    path = Path(path)
+    fix = f"delete it to re-train, or restore it with `git checkout -- {path}`"
     try:
-        record = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RecordError(f"cannot read record {path}: {exc}. Delete it to re-run.") from exc
-    if not isinstance(record, dict) or set(RECORD_FIELDS) - set(record):
-        raise RecordError(f"record {path} lacks fields {set(RECORD_FIELDS) - set(record or {})}")
-    if record["schema"] != SCHEMA:
+        record = json.loads(path.read_text())
+    except OSError as exc:
+        raise RecordError(f"cannot read record {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
         raise RecordError(
-            f"record {path} has schema {record['schema']}, this code writes {SCHEMA}: "
-            "re-run it (delete the file) or check out the code that wrote it."
-        )
+            f"cannot read record {path}: it is truncated or not valid JSON ({exc}); {fix}."
+        ) from exc
+    if not isinstance(record, dict) or set(RECORD_FIELDS) - set(record):
+        missing = set(RECORD_FIELDS) - set(record if isinstance(record, dict) else {})
+        raise RecordError(f"record {path} lacks fields {missing}; {fix}.")
+    _check_schema(path, record["schema"])
+    _check_key(path, record)
     return record
 
 
+def _check_schema(path: Path, schema: object) -> None:
+    """Raise RecordError unless a record's schema is the one this code reads."""
+    if isinstance(schema, int) and schema > SCHEMA:
+        raise RecordError(
+            f"record {path} was written by a newer version of spatialmix (schema {schema}, "
+            f"this code reads {SCHEMA}): update the code (git pull) to read it."
+        )
+    if schema != SCHEMA:
+        raise RecordError(
+            f"record {path} has schema {schema}, this code writes {SCHEMA}: "
+            "re-run it (delete the file) or check out the code that wrote it."
+        )
+
+
+def _check_key(path: Path, record: dict) -> None:
+    """Raise RecordError if a record's key matches neither its file name nor its config."""
+    config = record["config"]
+    derived = config_key(config) if isinstance(config, dict) else None
+    if record["key"] == path.stem == derived:
+        return
+    raise RecordError(
+        f"record {path} was edited by hand: its config no longer matches its key (file name "
+        f"{path.stem}, stored key {record['key']}, key of its config {derived}). Restore it "
+        f"with `git checkout -- {path}`, or delete it to re-train."
+    )
+
+
 def write_atomically(path: Path, record: dict) -> None:
-    """Write JSON to a temporary file beside path, then rename it into place."""
+    """Write JSON to a temporary file beside path, then rename it into place.
+
+    If writing fails (a full disk: OSError ENOSPC), the temporary file is removed, the error
+    re-raised, and the previous file at path is left as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def lock_path(path: Path) -> Path:
+    """Return the lock file that serialises training the record at path."""
+    return path.with_name(f".{path.stem}.lock")
+
+
+@contextlib.contextmanager
+def record_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the record at path, waiting (and saying so) if another has it.
+
+    flock is released by the kernel when its holder exits, even on SIGKILL, so a killed run
+    never blocks the next one. The lock file itself stays (deleting it would race). Without
+    fcntl (Windows) this warns once and does not lock.
+    """
+    if fcntl is None:
+        _warn_no_lock()
+        yield
+        return
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another process training this record (lock {lock})", flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@functools.cache
+def _warn_no_lock() -> None:
+    warnings.warn(
+        "this platform has no fcntl file locking: two processes asked for the same missing "
+        "record at once will both train it (the record stays whole; the second write wins)",
+        RuntimeWarning,
+        stacklevel=4,
+    )
 
 
 def record_path(cfg: RunConfig, data: Dataset | None = None) -> tuple[Path, dict]:
@@ -194,7 +286,11 @@ def run(
     max_steps: int | None = None,
     data_dir: str | Path | None = None,
 ) -> dict:
-    """Return the record for cfg from the store, training, evaluating and storing it if absent."""
+    """Return the record for cfg from the store, training, evaluating and storing it if absent.
+
+    Training holds a per-record lock, so the same missing record asked for by two processes at
+    once (two terminals, two GPUs on one store) is trained once; the second waits, then reads it.
+    """
     data = load_dataset(cfg.dataset, data_dir)
     path, resolved = record_path(cfg, data)
     if path.exists():
@@ -204,8 +300,11 @@ def run(
             f"no record for this run in the read-only store ({path}); run the chapter without "
             f"SPATIALMIX_READONLY to train it. Config: {json.dumps(resolved, sort_keys=True)}"
         )
-    record = train_and_evaluate(resolved, data, device, progress, max_steps)
-    write_atomically(path, record)
+    with record_lock(path):  # another process may be training this very record
+        if path.exists():
+            return read_record(path)
+        record = train_and_evaluate(resolved, data, device, progress, max_steps)
+        write_atomically(path, record)
     return record
 
 
@@ -241,9 +340,19 @@ def train_and_evaluate(
 
 
 def find_records(experiment: str) -> list[dict]:
-    """Return every readable record the store holds for an experiment, in file-name order."""
+    """Return every readable record the store holds for an experiment, in file-name order.
+
+    A record that cannot be read is skipped with a RecordWarning naming the file and the fix,
+    so one bad file does not take the others down with it.
+    """
     folder = store_dir() / experiment
-    return [read_record(p) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+    records = []
+    for p in sorted(folder.glob("*.json")) if folder.exists() else []:
+        try:
+            records.append(read_record(p))
+        except RecordError as exc:
+            warnings.warn(f"skipped a record: {exc}", RecordWarning, stacklevel=2)
+    return records
 
 
 def lookup(cfg: RunConfig, data_dir: str | Path | None = None) -> dict | None:

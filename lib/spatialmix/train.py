@@ -99,11 +99,19 @@ def psnr(mse: float) -> float:
 
 
 def save_atomically(obj: object, path: Path) -> None:
-    """torch.save to a temporary file beside path, then rename: a crash never leaves half a file."""
+    """torch.save to a temporary file beside path, then rename: a crash never leaves half a file.
+
+    If saving fails (a full disk: OSError ENOSPC), the temporary file is removed, the error
+    re-raised, and the previous checkpoint at path is left as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def train(
