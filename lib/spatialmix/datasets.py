@@ -5,20 +5,30 @@ in ``$SPATIALMIX_DATA``, the user cache (``$SPATIALMIX_CACHE``, else
 ``$XDG_CACHE_HOME/spatialmix`` or ``~/.cache/spatialmix``) and Debian's ``/usr/share/datasets``.
 Only then, if allowed, torchvision downloads into the user cache. Decoded tensors are cached
 under ``<cache>/tensors/`` and in memory, so later loads are fast.
+
+Nothing is trusted blindly: raw files must match the dataset's expected image shape and class count
+(``_EXPECTED``), else ``DataError`` names the path and the fix before anything is cached or
+returned; a damaged tensor cache file is reported, deleted and rebuilt from the raw files.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import hashlib
 import os
+import pickle
+import tarfile
 import tempfile
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import UnidentifiedImageError
 
 from .formats import _SPLITS, _TENSORS, _idx_paths, _read_raw
 
@@ -51,6 +61,34 @@ _TV_CLASSES = {
     "mnist": "MNIST",
     "fashion_mnist": "FashionMNIST",
 }
+
+
+@dataclass(frozen=True)
+class _Expected:
+    channels: int
+    size: tuple[int, int] | None  # (height, width); None: imagenet, resized to image_size
+    classes: int | None  # None: any count (imagenet subsets are meant to be loaded)
+
+
+# What each dataset must look like, checked on raw files and on cache files alike.
+_EXPECTED: dict[str, _Expected] = {
+    "mnist": _Expected(1, (28, 28), 10),
+    "fashion_mnist": _Expected(1, (28, 28), 10),
+    "cifar10": _Expected(3, (32, 32), 10),
+    "cifar100": _Expected(3, (32, 32), 100),
+    "imagenet": _Expected(3, None, None),
+}
+# What the readers in formats raise on a damaged or foreign raw file (not on a missing one).
+_UNREADABLE = (
+    ValueError,
+    KeyError,
+    EOFError,
+    zipfile.BadZipFile,
+    gzip.BadGzipFile,
+    tarfile.TarError,
+    pickle.UnpicklingError,
+    UnidentifiedImageError,
+)
 _DEBIAN = Path("/usr/share/datasets")
 _CACHE_VERSION = "1"  # bump when the decoded layout changes so old cache files are ignored
 _MEMORY: dict[tuple[str, str], Dataset] = {}
@@ -60,6 +98,14 @@ class DataNotFoundError(FileNotFoundError):
     """Signal that a dataset is nowhere on disk and could not be downloaded.
 
     The message names the dataset, every place looked, and how to provide it.
+    """
+
+
+class DataError(ValueError):
+    """Signal that the files found for a dataset hold other data or cannot be read.
+
+    Raised before anything is cached or returned. The message names the dataset, the path and
+    where it was found, what was found against what was expected, and the fix.
     """
 
 
@@ -145,6 +191,12 @@ def load_dataset(
     Raises:
         ValueError: If ``name`` is not in ``DATASETS``.
         DataNotFoundError: If no copy is found and none could be downloaded.
+        DataError: If the files found cannot be read, or their images or classes are not those
+            of ``name`` (see ``_EXPECTED``), e.g. a 32x32 RGB ``mnist.npz``.
+
+    Warns:
+        UserWarning: If the tensor cache file is damaged (it is deleted and rebuilt), or cannot
+            be written.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
@@ -154,21 +206,30 @@ def load_dataset(
         found, _ = _locate(name, data_dir)
     if found is None:
         raise DataNotFoundError(_not_found_message(name, looked))
-    path, kind = found
+    path, kind, origin = found
     key = _source_key(name, path, kind, image_size)
     if (ds := _MEMORY.get((name, key))) is not None:
         return ds
     cache_file = _cache_dir() / "tensors" / f"{name}-{key}.pt"
-    ds = _read_cache(name, cache_file)
+    ds = _read_cache(name, cache_file, path, image_size)
     if ds is None:
-        *arrays, classes, canonical = _read_raw(name, path, kind, image_size)
+        fix = f"Fix: point data_dir / SPATIALMIX_DATA at the real {name} files, or remove {path}."
+        where = f"{path}  [{origin}]"
+        try:
+            *arrays, classes, canonical = _read_raw(name, path, kind, image_size)
+        except _UNREADABLE as exc:
+            raise DataError(f"{where} cannot be read as {name}: {exc!r}\n{fix}") from exc
+        if problems := _problems(name, arrays, tuple(classes), image_size):
+            raise DataError(
+                f"{where} does not hold {name}:\n  - " + "\n  - ".join(problems) + f"\n{fix}"
+            )
         # Images uint8, labels int64; np.array copies, as arrays over raw bytes are read-only.
         dtypes = (np.uint8, np.int64, np.uint8, np.int64)
         tensors = [torch.from_numpy(np.array(a, t)) for a, t in zip(arrays, dtypes, strict=True)]
         fp = _fingerprint(tensors)
-        ds = Dataset(name, _label(name, path, kind, fp, canonical), fp, *tensors, classes)
+        ds = Dataset(name, _label(name, path, kind, fp, canonical), fp, *tensors, tuple(classes))
         _write_cache(cache_file, ds)
-    _MEMORY[(name, key)] = ds
+    _MEMORY[(name, key)] = ds  # only ever a checked dataset: every failure above raised first
     return ds
 
 
@@ -178,7 +239,9 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spatialmix"
 
 
-def _locate(name: str, data_dir: str | Path | None) -> tuple[tuple[Path, str] | None, list[str]]:
+def _locate(
+    name: str, data_dir: str | Path | None
+) -> tuple[tuple[Path, str, str] | None, list[str]]:
     dirs = [  # (directory, how it was given, whether a user named it)
         (data_dir, "data_dir argument", True),
         (os.environ.get("SPATIALMIX_DATA"), "$SPATIALMIX_DATA", True),
@@ -199,11 +262,11 @@ def _locate(name: str, data_dir: str | Path | None) -> tuple[tuple[Path, str] | 
         for path, kind in candidates:
             looked.append(f"{path}  [{origin}]")
             if path.is_file() and kind != "idx":
-                return (path, kind), looked
+                return (path, kind, origin), looked
             if (kind == "idx" and _idx_paths(path)) or (kind == "pickles" and path.is_dir()):
-                return (path, kind), looked
+                return (path, kind, origin), looked
             if kind == "folder" and all((path / s).is_dir() for s in _SPLITS[name]):
-                return (path, kind), looked
+                return (path, kind, origin), looked
     return None, looked
 
 
@@ -273,20 +336,99 @@ def _label(name: str, path: Path, kind: str, fp: str, canonical: bool) -> str:
     return f"{name} ({'image folder' if kind == 'folder' else kind} {path})"
 
 
-def _read_cache(name: str, file: Path) -> Dataset | None:
+def _problems(
+    name: str, arrays: list[np.ndarray], classes: tuple[str, ...], image_size: int
+) -> list[str]:
+    """Return how x_train, y_train, x_test, y_test and classes differ from ``_EXPECTED[name]``.
+
+    Cheap: images are only checked for dtype and shape, labels for range and coverage.
+    """
+    exp = _EXPECTED[name]
+    size = exp.size or (image_size, image_size)
+    want = f"{exp.channels}x{size[0]}x{size[1]}"
+    out = []
+    x_tr, y_tr, x_te, y_te = (np.asarray(a) for a in arrays)
+    shapes = {"x".join(map(str, x.shape[1:])) or "scalars" for x in (x_tr, x_te)}
+    if shapes != {want}:
+        found = (
+            " (train) and ".join(sorted(shapes)) + " (test)" if len(shapes) > 1 else shapes.pop()
+        )
+        out.append(f"images are {found}, expected {want} (channels x height x width)")
+    if dtypes := sorted({str(x.dtype) for x in (x_tr, x_te)} - {"uint8"}):
+        out.append(f"images are {'/'.join(dtypes)}, expected uint8")
+    for split, x, y in (("train", x_tr, y_tr), ("test", x_te, y_te)):
+        if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+            out.append(f"{split} labels are {y.dtype} of shape {y.shape}, expected integers (N,)")
+        elif len(x) != len(y) or not len(y):
+            out.append(f"{split} split has {len(x)} images and {len(y)} labels")
+    if out:  # labels of the wrong kind or count: their values say nothing more
+        return out
+    if exp.classes is not None and len(classes) != exp.classes:
+        shown = ", ".join(classes[:12]) + (", ..." if len(classes) > 12 else "")
+        out.append(f"{len(classes)} classes ({shown}), expected {exp.classes}")
+    for split, y in (("train", y_tr), ("test", y_te)):
+        if y.min() < 0 or y.max() >= len(classes):
+            out.append(
+                f"{split} labels run {y.min()}..{y.max()}, "
+                f"outside 0..{len(classes) - 1} for {len(classes)} classes"
+            )
+    if not out and exp.classes is not None:
+        # Every class of the real datasets has hundreds of training images at least.
+        if (n := len(np.unique(y_tr))) < exp.classes:
+            out.append(f"train labels span {n} classes, expected all {exp.classes}")
+    return out
+
+
+def _read_cache(name: str, file: Path, source: Path, image_size: int) -> Dataset | None:
+    """Return the dataset cached in ``file``, or None when there is none or it is damaged.
+
+    A damaged file (unreadable, truncated, tensors of the wrong kind or shape, content that
+    does not match its fingerprint or the dataset) is reported once, deleted and so rebuilt
+    from ``source`` by the caller.
+    """
     if not file.is_file():
         return None
     try:
-        d = torch.load(file, weights_only=True)
+        d = torch.load(file, map_location="cpu", weights_only=True)
+        reason = _cache_damage(name, d, image_size)
+    except Exception as exc:  # whatever the unpickler or zip reader raises, the file is damaged
+        reason = f"unreadable: {exc!r}"
+    if reason is None:
         tensors = [d[k] for k in _TENSORS]
-        if _fingerprint(tensors) == d["fingerprint"]:  # guards against a corrupt cache file
-            return Dataset(name, d["source"], d["fingerprint"], *tensors, tuple(d["classes"]))
-    except Exception as exc:  # an unreadable cache is only a lost shortcut: rebuild it
-        warnings.warn(f"ignoring unreadable tensor cache {file}: {exc!r}", stacklevel=3)
+        return Dataset(name, d["source"], d["fingerprint"], *tensors, tuple(d["classes"]))
+    warnings.warn(f"damaged cache file {file} ({reason}): rebuilding from {source}", stacklevel=3)
+    with contextlib.suppress(OSError):  # a read-only cache: _write_cache will warn as well
+        file.unlink(missing_ok=True)
+    return None
+
+
+def _cache_damage(name: str, d: object, image_size: int) -> str | None:
+    """Return what is wrong with a loaded cache payload, or None if it is sound."""
+    if not isinstance(d, dict) or not {*_TENSORS, "classes", "source", "fingerprint"} <= d.keys():
+        return "not a tensor cache payload"
+    tensors = [d[k] for k in _TENSORS]
+    if not all(isinstance(t, torch.Tensor) for t in tensors):
+        return "not a tensor cache payload"
+    kinds = [(t.dtype, t.ndim, t.is_contiguous()) for t in tensors]
+    if kinds != [(torch.uint8, 4, True), (torch.int64, 1, True)] * 2:
+        return "wrong tensors: " + ", ".join(
+            f"{k} {str(t.dtype).removeprefix('torch.')} {tuple(t.shape)}"
+            for k, t in zip(_TENSORS, tensors, strict=True)
+        )
+    classes = d["classes"]
+    if not isinstance(classes, list | tuple) or not all(isinstance(c, str) for c in classes):
+        return "class names are not strings"
+    if not isinstance(d["fingerprint"], str) or not isinstance(d["source"], str):
+        return "not a tensor cache payload"
+    if _fingerprint(tensors) != d["fingerprint"]:
+        return "content does not match its fingerprint"
+    if problems := _problems(name, [t.numpy() for t in tensors], tuple(classes), image_size):
+        return "; ".join(problems)
     return None
 
 
 def _write_cache(file: Path, ds: Dataset) -> None:
+    """Write ``ds`` to ``file`` atomically; warn, leaving no file behind, if that fails."""
     payload = {k: getattr(ds, k) for k in (*_TENSORS, "classes", "source", "fingerprint")}
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
@@ -297,7 +439,10 @@ def _write_cache(file: Path, ds: Dataset) -> None:
                 torch.save(payload, fh)
             os.replace(tmp, file)
         except BaseException:
-            os.unlink(tmp)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             raise
-    except OSError as exc:  # a read-only cache must not stop the data from loading
+    # torch.save reports a full disk as RuntimeError. A cache that cannot be written must not
+    # stop the data from loading.
+    except (OSError, RuntimeError) as exc:
         warnings.warn(f"could not write tensor cache {file}: {exc!r}", stacklevel=3)

@@ -71,13 +71,15 @@ def _read_raw(name: str, path: Path, kind: str, image_size: int) -> tuple[Any, .
             False,
         )
     if kind == "npz":
-        with np.load(path, allow_pickle=False) as z:
+        # Opened here: np.load leaves its own handle open when the zip is damaged.
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             arrays = [z[k] for k in _TENSORS]
             names = z["class_names"] if "class_names" in z.files else range(10)
     else:
         arrays = [_read_idx(p) for p in _idx_paths(path) or []]
         names = _FASHION_CLASSES if name == "fashion_mnist" else range(10)
-    arrays[0], arrays[2] = arrays[0][:, None], arrays[2][:, None]  # add the channel axis
+    # Add the channel axis to (N, H, W) images; others are left for datasets to refuse.
+    arrays[0], arrays[2] = (a[:, None] if a.ndim == 3 else a for a in (arrays[0], arrays[2]))
     return (*arrays, tuple(str(n) for n in names), False)
 
 
