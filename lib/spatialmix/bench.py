@@ -32,7 +32,14 @@ from .accel import MIN_STEPS, CompiledStep, want_compile
 from .data import Loader
 from .layers import SeparableConv2d
 from .models import ConvMixer, ModelConfig, build_model
-from .provenance import allocator, keep_freed_memory, peak_rss_mb, provenance, set_threads
+from .provenance import (
+    allocator,
+    isa_text,
+    keep_freed_memory,
+    peak_rss_mb,
+    provenance,
+    set_threads,
+)
 from .regimes import REGIMES, apply_regime
 from .results import MissingRecordError, store_dir, store_is_readonly, write_atomically
 from .train import TrainConfig, make_optimizer
@@ -386,7 +393,8 @@ def format_rows(result: dict) -> str:
     peak = result["peak_gflops"]
     lines.append(f"peak RSS {result['peak_rss_mb']:.0f} MB; peak GFLOP/s: matmul "
                  f"{peak['matmul']:.0f}, conv {peak['conv']:.0f}; threads "
-                 f"{result['provenance']['threads']}; {result['provenance']['cpu']}")  # fmt: skip
+                 f"{result['provenance']['threads']}; {result['provenance']['cpu']}, "
+                 f"{isa_text(result['provenance'])}")  # fmt: skip
     for label, ops in result.get("profile", {}).items():
         top = ", ".join(f"{o['op']} {o['ms_per_step']:.0f} ms ({o['share']:.0%})" for o in ops[:4])
         lines.append(f"top operators, {label}: {top}")
@@ -404,7 +412,8 @@ def _best_probe(result: dict) -> str:
 def markdown_table(result: dict) -> str:
     """Format a stored benchmark record as the README's Markdown table."""
     prov = result["provenance"]
-    lines = [f"Measured {prov['date'][:10]} on {prov['cpu']}, {prov['threads']} threads, torch "
+    lines = [f"Measured {prov['date'][:10]} on {prov['cpu']} ({isa_text(prov)}), "
+             f"{prov['threads']} threads, torch "
              f"{prov['torch']}, batch {result['batch']}; img/s is the median of "
              f"{result['steps']} steps per path (interquartile range in brackets), the paths of a "
              f"row taking turns in {result['rounds']} rounds. Two bounds on ours, as ratios to "

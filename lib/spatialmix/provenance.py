@@ -96,6 +96,46 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_flags() -> set[str]:
+    """Return the CPU's feature flags (from /proc/cpuinfo; empty where it does not exist)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def instruction_set() -> dict[str, str]:
+    """Return the widest vector ISA the CPU has and the one torch's kernels use.
+
+    cpu: "amx" (AMX tiles, with AVX-512), "avx512", "avx2" or "other" (e.g. ARM), from the CPU's
+    flags. kernels: torch's own dispatch level ("AVX512", "AVX2", "DEFAULT", ...). onednn_cap:
+    ONEDNN_MAX_CPU_ISA when set (it caps oneDNN's convolutions below what the CPU has).
+    Machines of one kind differ here, and speed and native-kernel bugs with them.
+    """
+    flags = cpu_flags()
+    cpu = ("amx" if "amx_tile" in flags else "avx512" if "avx512f" in flags
+           else "avx2" if "avx2" in flags else "other")  # fmt: skip
+    found = {"cpu": cpu, "kernels": torch.backends.cpu.get_cpu_capability()}
+    if os.environ.get("ONEDNN_MAX_CPU_ISA"):
+        found["onednn_cap"] = os.environ["ONEDNN_MAX_CPU_ISA"]
+    return found
+
+
+ISA_NAMES = {"amx": "AMX", "avx512": "AVX-512", "avx2": "AVX2", "other": "no AVX2"}
+
+
+def isa_text(prov: dict) -> str:
+    """Name a record's instruction set for a sentence: "AVX-512", "AVX2 (oneDNN capped at AVX2)"."""
+    isa = prov.get("isa")
+    if not isa:
+        return "instruction set not recorded"
+    text = ISA_NAMES.get(isa["cpu"], isa["cpu"])
+    return text + (f" (oneDNN capped at {isa['onednn_cap']})" if isa.get("onednn_cap") else "")
+
+
 def git_commit() -> str:
     """Return the repository's HEAD commit (with '+dirty' if the tree has changes), or 'unknown'."""
     root = Path(__file__).resolve().parents[2]
@@ -123,6 +163,7 @@ def provenance(device: torch.device) -> dict:
         "python": platform.python_version(),
         "device": str(device),
         "cpu": cpu_name(),
+        "isa": instruction_set(),
         "gpu": gpu,
         "threads": torch.get_num_threads(),
         "allocator": _allocator,
