@@ -1,4 +1,4 @@
-# make test : set up .venv if needed, then ruff + pytest tests/ + pytest --nbval book/
+# make test : set up .venv if needed, then ruff (lint) + pytest tests/ (unit) + pytest --nbval book/
 # make book : set up .venv if needed, run every chapter with papermill, build the HTML book
 # make bench: measure training speed (reference vs ours) into results/bench/bench.json
 SHELL := /bin/bash
@@ -16,7 +16,13 @@ endif
 export SPATIALMIX_THREADS ?= 2
 export OMP_NUM_THREADS ?= $(SPATIALMIX_THREADS)
 
-.PHONY: test lint book chapters html bench clean
+# every test has a time limit (pyproject: pytest-timeout, thread method, so a hang inside native
+# code ends too, printing the stuck test's traceback); the 15 slowest are listed at the end
+PYTEST_FLAGS := -q --durations=15
+
+.PHONY: test install lint unit nbval book chapters html bench selfcheck clean
+
+install: $(BIN)/.installed
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,14 +31,22 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[book,test]"
 	touch $@
 
+# each phase prints its wall time (bash's time), so a CI log shows where the minutes went
 lint: $(BIN)/.installed
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	time { $(BIN)/ruff check . && $(BIN)/ruff format --check . ; }
 
-test: lint
-	$(BIN)/pytest tests/ -q
-	SPATIALMIX_READONLY=1 $(BIN)/pytest --nbval book/ -q -p no:cacheprovider \
+unit: $(BIN)/.installed
+	time $(BIN)/pytest tests/ $(PYTEST_FLAGS)
+
+nbval: $(BIN)/.installed
+	time SPATIALMIX_READONLY=1 $(BIN)/pytest --nbval book/ $(PYTEST_FLAGS) -p no:cacheprovider \
 		--nbval-sanitize-with book/nbval_sanitize.cfg
+
+test: lint unit nbval
+
+# one training step of every model family x regime x width, each in its own process
+selfcheck: $(BIN)/.installed
+	$(BIN)/python -m spatialmix.selfcheck --threads $(SPATIALMIX_THREADS)
 
 chapters: $(BIN)/.installed
 	$(BIN)/python -m spatialmix.chapters run
