@@ -23,7 +23,7 @@ SMOKE = {
         "seeds": [0],
         "banks": ["random", "box"],
         "bank_depth": 1,
-        "widths": [4, 8],
+        "widths": [1, 8],  # width 1: the narrowest model (strided 1×1 convs of 1-2 channels)
         "width_depth": 1,
     },
     "05_convmixer": {
@@ -56,6 +56,7 @@ def test_every_chapter_has_a_smoke_setting():
     assert CHAPTERS and {p.stem for p in CHAPTERS} == set(SMOKE)
 
 
+@pytest.mark.timeout(900)  # a whole chapter at smoke scale: about a minute on 2 cores, 04 longest
 @pytest.mark.parametrize("path", CHAPTERS, ids=_id)
 def test_chapter_runs_at_smoke_scale_in_an_empty_store(path, tmp_path, monkeypatch, mnist_dir):
     monkeypatch.setenv("SPATIALMIX_RESULTS", str(tmp_path / "results"))
