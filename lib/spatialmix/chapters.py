@@ -23,7 +23,7 @@ import torch
 
 from .datasets import DATASETS
 from .provenance import peak_rss_mb, provenance, resolve_device, set_threads
-from .regimes import REGIME_MEANING, REGIMES
+from .regimes import BANKS, REGIME_MEANING, REGIMES
 from .scales import SCALES
 
 FREEZE_CHOICES = (*REGIMES, "all")
@@ -81,46 +81,125 @@ class Setup:
     threads: int
 
 
-def _check(name: str, value: object, valid: tuple) -> None:
-    if value not in valid:
-        raise ValueError(f"{name}={value!r} is not valid; choose one of {list(valid)}")
+class ParameterError(ValueError):
+    """A chapter parameter is refused: the message names it, the value given, what is accepted."""
 
 
-def setup(**params: object) -> Setup:
-    """Validate chapter parameters, echo what they mean, pin threads; return the Setup.
+# every chapter parameter, by name: what it accepts (a test checks each chapter's names are here)
+POSITIVE_INTS = {"size", "targets", "width", "depth", "kernel_size", "patch_size", "bank_depth",
+                 "width_depth", "mixer_width", "mixer_depth"}  # fmt: skip
+POSITIVE_INT_LISTS = {"depths", "widths", "counts", "kernel_sizes", "channels", "multipliers",
+                      "span_kernels"}  # fmt: skip
+CHOICES = {"freeze": FREEZE_CHOICES, "scale": SCALES, "dataset": DATASETS}
+CHOICE_LISTS = {"datasets": DATASETS, "panels": DATASETS, "banks": BANKS}
+OTHERS = {"seed", "seeds", "threshold", "eps_255", "device", "data_dir", "timed"}
+KNOWN = POSITIVE_INTS | POSITIVE_INT_LISTS | set(CHOICES) | set(CHOICE_LISTS) | OTHERS
 
-    Known names are checked by value (freeze, scale, dataset, datasets, seeds, device); any
-    positive-int list (depths, widths, counts, kernel_sizes) must hold positive ints.
+
+def _refuse(name: str, value: object, accepted: str, hint: str = "") -> ParameterError:
+    return ParameterError(f"parameter {name}: got {value!r}; accepted: {accepted}"
+                          + (f". {hint}" if hint else ""))  # fmt: skip
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _choice(name: str, value: object, valid: tuple) -> None:
+    if value in valid:
+        return
+    hint = ""
+    if isinstance(value, str) and value.strip().lower() in valid:
+        hint = f"names are lower case: {value.strip().lower()!r}"
+    raise _refuse(name, value, f"one of {list(valid)}", hint)
+
+
+def _as_list(name: str, value: object, what: str) -> list:
+    if isinstance(value, list):
+        return value
+    hint = ""
+    if isinstance(value, str):  # papermill's -p passes lists as text
+        hint = f"papermill's -p passes text; give a list as YAML: -y '{name}: {value}'"
+    raise _refuse(name, value, f"a list of {what}", hint)
+
+
+def check_parameter(name: str, value: object) -> None:
+    """Raise ParameterError unless `value` is acceptable for the chapter parameter `name`."""
+    if name not in KNOWN:
+        raise _refuse(name, value, "nothing: spatialmix.chapters knows no such parameter")
+    if name in CHOICES:
+        _choice(name, value, CHOICES[name])
+    elif name in CHOICE_LISTS:
+        for v in _as_list(name, value, f"names from {list(CHOICE_LISTS[name])}"):
+            _choice(name, v, CHOICE_LISTS[name])
+    elif name in POSITIVE_INTS and not (_is_int(value) and value >= 1):
+        raise _refuse(name, value, "a positive integer (1 or more)")
+    elif name in POSITIVE_INT_LISTS:
+        values = _as_list(name, value, "positive integers")
+        if not values or not all(_is_int(v) and v >= 1 for v in values):
+            raise _refuse(name, value, "a non-empty list of positive integers, e.g. [1, 2]")
+    elif name == "seed" and not (_is_int(value) and value >= 0):
+        raise _refuse(name, value, "an integer 0 or more")
+    elif name == "seeds":
+        values = _as_list(name, value, "integers 0 or more")
+        if not values or not all(_is_int(v) and v >= 0 for v in values):
+            raise _refuse(name, value, "a non-empty list of integers 0 or more, e.g. [0, 1]")
+    elif name == "threshold" and not (_is_number(value) and 0 < value <= 1):
+        raise _refuse(name, value, "a number in (0, 1]")
+    elif name == "eps_255" and not (_is_number(value) and value > 0):
+        raise _refuse(name, value, "a positive number (ε in units of 1/255)")
+    elif name == "timed":
+        if not all(isinstance(v, str) for v in _as_list(name, value, 'chapter numbers ("04")')):
+            raise _refuse(name, value, 'a list of chapter numbers as text, e.g. ["04", "05"]')
+    elif name == "device":
+        _check_device(value)
+    elif name == "data_dir" and not isinstance(value, str):
+        raise _refuse(name, value, "a folder path as text (empty: the default lookup)")
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _check_device(value: object) -> None:
+    accepted = "auto, cpu, or cuda / cuda:N on a machine with a CUDA GPU"
+    if not isinstance(value, str):
+        raise _refuse("device", value, accepted)
+    if value.startswith("cuda") and not torch.cuda.is_available():
+        raise _refuse("device", value, accepted, "CUDA is not available on this machine")
+    try:
+        resolve_device(value)
+    except (RuntimeError, ValueError) as exc:
+        raise _refuse("device", value, accepted) from exc
+
+
+def check_among(name: str, value: float, accepted: list[float], why: str) -> None:
+    """Raise ParameterError unless value is (within 1e-9) one of the accepted numbers."""
+    if not any(abs(value - a) < 1e-9 for a in accepted):
+        raise _refuse(name, value, f"one of {accepted} ({why})")
+
+
+def setup(trains: bool = True, **params: object) -> Setup:
+    """Validate every chapter parameter before any compute, echo what they mean, pin threads.
+
+    Pass the chapter's parameters by name (every name a chapter declares must be in KNOWN);
+    a refused value raises ParameterError naming the parameter, the value and what is accepted.
+    trains=False: the chapter trains nothing, so it accepts `scale` (one papermill loop runs the
+    whole book at one scale) and says the scale changes nothing there.
     """
     check_unknown_parameters()
-    freeze = str(params.get("freeze", "all"))
-    _check("freeze", freeze, FREEZE_CHOICES)
-    scale = str(params.get("scale", "cpu"))
-    _check("scale", scale, SCALES)
-    datasets = params.get("datasets", [])
-    if not isinstance(datasets, list):
-        raise ValueError(f"datasets must be a list of names, got {datasets!r}")
-    for ds in [params["dataset"]] if "dataset" in params else []:
-        _check("dataset", ds, DATASETS)
-    for ds in datasets:
-        _check("dataset", ds, DATASETS)
-    for name in ("seeds", "depths", "widths", "counts", "kernel_sizes"):
-        values = params.get(name, [])
-        if isinstance(values, str):
-            hint = f"papermill's -p passes text; give lists as YAML: -y '{name}: {values}'"
-            raise ValueError(f"{name} must be a list, got the string {values!r}: {hint}")
-        if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
-            raise ValueError(f"{name} must be a list of integers, got {values!r}")
-        if any(v < (0 if name == "seeds" else 1) for v in values):
-            raise ValueError(f"{name} must hold {'non-negative' if name == 'seeds' else 'positive'}"
-                             f" integers, got {values}")  # fmt: skip
+    for name, value in params.items():
+        check_parameter(name, value)
+    freeze, scale = str(params.get("freeze", "all")), str(params.get("scale", "cpu"))
     device = resolve_device(str(params.get("device", "auto")))
     threads = set_threads()
     regimes = REGIMES if freeze == "all" else (freeze,)
     if "freeze" in params:
         for r in regimes:
             print(f"regime {r!r}: {REGIME_MEANING[r]}")
-    if "scale" in params:
+    if "scale" in params and not trains:
+        print(f"scale {scale!r}: this chapter trains nothing, so every scale computes the same")
+    elif "scale" in params:
         print(f"scale {scale!r} on {device} with {threads} threads")
     return Setup(regimes, scale, device, threads)
 

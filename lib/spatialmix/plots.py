@@ -1,4 +1,8 @@
-"""Figures only: data in, matplotlib Figure out. Nothing here computes a result."""
+"""Figures only: data in, matplotlib Figure out. Nothing here computes a result.
+
+Every figure copes with partial data (a store that holds only some regimes): what is missing is
+left out, the legend names only what is drawn, and an empty panel says so instead of failing.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +18,54 @@ REGIME_STYLE = {  # the same colour for a regime in every chapter
     "chans": {"color": "#d62728", "marker": "s", "label": "Chans (spatial frozen)"},
     "space": {"color": "#2ca02c", "marker": "^", "label": "Space (channel frozen)"},
 }
+NO_RUNS = "no stored runs"  # what an empty panel says
+
+
+def _note(ax, text: str = NO_RUNS) -> None:  # noqa: ANN001 - private helper
+    """Mark a panel that has nothing to draw: a short note in the middle, no ticks."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="gray")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _legend(ax, **kw) -> None:  # noqa: ANN001 - private helper
+    """A legend of what this panel draws; none (and no warning) when it draws nothing labelled."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
+def _log_scale(ax, values: Sequence[float], axis: str = "x", **kw) -> bool:  # noqa: ANN001
+    """Log scale on an axis only if it has data and all of it is positive (else stay linear)."""
+    values = np.asarray(values, dtype=float)
+    log = bool(values.size and np.all(np.isfinite(values)) and np.all(values > 0))
+    if log:
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log", **kw)
+    return log
+
+
+def _empty_figure(title: str = "", figsize: tuple[float, float] = (4.6, 3.0)) -> Figure:
+    fig, ax = plt.subplots(figsize=figsize, constrained_layout=True)
+    _note(ax)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
 
 
 def plot_envelopes(envelopes: Mapping[tuple[int, int], np.ndarray], title: str = "") -> Figure:
     """Grid of spectral envelopes, rows = kernel size k, columns = #filters (Fig. 1, 8)."""
     ks = sorted({k for k, _ in envelopes})
     counts = sorted({c for _, c in envelopes})
+    if not envelopes:
+        return _empty_figure(title)
     fig, axes = plt.subplots(len(ks), len(counts), figsize=(1.6 * len(counts), 1.8 * len(ks)),
                              squeeze=False, constrained_layout=True)  # fmt: skip
     for i, k in enumerate(ks):
-        vmax = max(np.asarray(envelopes[k, c]).max() for c in counts)
+        vmax = max(np.asarray(envelopes[k, c]).max() for c in counts if (k, c) in envelopes)
         for j, c in enumerate(counts):
             ax = axes[i, j]
-            ax.imshow(np.asarray(envelopes[k, c]), cmap="magma", vmin=0, vmax=vmax,
-                      extent=(-0.5, 0.5, -0.5, 0.5))  # fmt: skip
+            if (k, c) in envelopes:
+                ax.imshow(np.asarray(envelopes[k, c]), cmap="magma", vmin=0, vmax=vmax,
+                          extent=(-0.5, 0.5, -0.5, 0.5))  # fmt: skip
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
@@ -42,30 +80,41 @@ def plot_envelopes(envelopes: Mapping[tuple[int, int], np.ndarray], title: str =
 def plot_coverage(curve: Mapping[int, Mapping[int, Sequence[float]]], threshold: float) -> Figure:
     """Coverage vs number of random filters, mean ± sd over seeds, one line per k (Fig. 1)."""
     fig, ax = plt.subplots(figsize=(5, 3.4), constrained_layout=True)
+    drawn = []
     for k, by_count in curve.items():
-        counts = sorted(by_count)
+        counts = sorted(c for c in by_count if len(by_count[c]))
+        if not counts:
+            continue
         mean = np.array([np.mean(by_count[c]) for c in counts])
         sd = np.array([np.std(by_count[c], ddof=1) if len(by_count[c]) > 1 else 0 for c in counts])
         ax.errorbar(counts, mean, yerr=sd, marker="o", capsize=3, label=f"k = {k}")
-    ax.set_xscale("log", base=2)
+        drawn += counts
+    if not drawn:
+        _note(ax)
+        return fig
+    _log_scale(ax, drawn, base=2)
     ax.set_xlabel("number of random filters")
     ax.set_ylabel(f"coverage (envelope ≥ {threshold:g}·max)")
     ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
-    ax.legend()
+    _legend(ax)
     return fig
 
 
 def plot_span(ds: Mapping[int, Sequence[int]], errors: Mapping[int, Sequence[float]]) -> Figure:
     """Relative error of the best chans fit to random dense filters vs d, one line per k."""
     fig, ax = plt.subplots(figsize=(5, 3.4), constrained_layout=True)
-    for k, errs in errors.items():
+    drawn = {k: errs for k, errs in errors.items() if len(errs) and k in ds}
+    if not drawn:
+        _note(ax)
+        return fig
+    for k, errs in drawn.items():
         ax.plot(ds[k], errs, marker="o", label=f"k = {k} (k² = {k * k})")
         ax.axvline(k * k, color="gray", lw=0.8, ls=":")
     ax.set_xlabel("depth multiplier d (frozen filters per channel)")
     ax.set_ylabel("relative fit error")
     ax.grid(alpha=0.3)
-    ax.legend()
+    _legend(ax)
     return fig
 
 
@@ -77,6 +126,8 @@ def _regime_bars(
 ) -> None:
     """Grouped bars: one group per label, one bar per regime present in `values`."""
     regimes = [r for r in REGIME_STYLE if r in values]
+    if not regimes:
+        return
     width = 0.8 / len(regimes)
     for i, r in enumerate(regimes):
         xs = np.arange(len(labels)) + (i - (len(regimes) - 1) / 2) * width
@@ -91,15 +142,23 @@ def plot_trainable(fractions: Mapping[str, Mapping[str, float]]) -> Figure:
     fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(models), 3.4), constrained_layout=True)
     values = {r: [fractions[m].get(r, 0) for m in models] for r in REGIME_STYLE
               if any(r in fractions[m] for m in models)}  # fmt: skip
+    if not values:
+        _note(ax)
+        return fig
     _regime_bars(ax, models, values)
     ax.set_xticks(np.arange(len(models)), models, rotation=15, ha="right", fontsize=8)
     ax.set_ylabel("fraction of parameters learned")
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     return fig
 
 
 def _errorline(ax, xs, groups, style) -> None:  # noqa: ANN001 - private helper
+    """Mean ± sd (in %) of each group against xs; groups without values are left out."""
+    kept = [(x, g) for x, g in zip(xs, groups, strict=True) if len(g)]
+    if not kept:
+        return
+    xs, groups = [x for x, _ in kept], [g for _, g in kept]
     means = [np.mean(g) for g in groups]
     sds = [np.std(g, ddof=1) if len(g) > 1 else 0 for g in groups]
     ax.errorbar(xs, np.array(means) * 100, yerr=np.array(sds) * 100, capsize=3, **style)
@@ -114,65 +173,90 @@ def plot_depth(
 
     resnet: plot against layers 6n + 2 (separable ResNet), else against the depth itself.
     """
-    datasets = list(titles)
+    datasets = list(titles) or [""]
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 3.6),
                              squeeze=False, constrained_layout=True)  # fmt: skip
     for ax, ds in zip(axes[0], datasets, strict=True):
+        ax.set_title(titles.get(ds, ""), fontsize=10)
+        drawn = False
         for regime, style in REGIME_STYLE.items():
-            depths = sorted(n for d, r, n in acc if d == ds and r == regime)
+            depths = sorted(n for d, r, n in acc if d == ds and r == regime and len(acc[d, r, n]))
             if depths:
                 xs = [6 * n + 2 for n in depths] if resnet else depths
                 _errorline(ax, xs, [acc[ds, regime, n] for n in depths], style)
-        ax.set_title(titles[ds], fontsize=10)
+                drawn = True
+        if not drawn:
+            _note(ax)
+            continue
         ax.set_xlabel("layers (6n + 2)" if resnet else "depth")
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
+    # one legend, on the first panel that draws anything (regimes keep their colour everywhere)
+    for ax in axes[0]:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+            break
     return fig
 
 
 def plot_banks(acc: Mapping[str, Sequence[float]], labels: Mapping[str, str], title: str) -> Figure:
     """Fig. 3: accuracy of chans with each fixed bank, full as a reference line."""
     fig, ax = plt.subplots(figsize=(5.2, 3.6), constrained_layout=True)
-    banks = [b for b in labels if b in acc and b != "full"]
-    means = [np.mean(acc[b]) * 100 for b in banks]
-    sds = [np.std(acc[b], ddof=1) * 100 if len(acc[b]) > 1 else 0 for b in banks]
-    ax.bar(range(len(banks)), means, yerr=sds, capsize=4, color=REGIME_STYLE["chans"]["color"],
-           alpha=0.8, label="Chans with a fixed bank")  # fmt: skip
-    if "full" in acc:
+    ax.set_title(title, fontsize=10)
+    banks = [b for b in labels if b != "full" and len(acc.get(b, ()))]
+    full = "full" in acc and len(acc["full"])
+    if not banks and not full:
+        _note(ax)
+        return fig
+    if banks:
+        means = [np.mean(acc[b]) * 100 for b in banks]
+        sds = [np.std(acc[b], ddof=1) * 100 if len(acc[b]) > 1 else 0 for b in banks]
+        ax.bar(range(len(banks)), means, yerr=sds, capsize=4,
+               color=REGIME_STYLE["chans"]["color"], alpha=0.8,
+               label="Chans with a fixed bank")  # fmt: skip
+    if full:
         ax.axhline(np.mean(acc["full"]) * 100, color=REGIME_STYLE["full"]["color"], ls="--",
                    label="Full (all learned)")  # fmt: skip
     ax.set_xticks(range(len(banks)), [labels[b] for b in banks])
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
+    _legend(ax, fontsize=8, loc="lower left")
     return fig
 
 
 def plot_widths(acc: Mapping[tuple[str, int], Sequence[float]], title: str) -> Figure:
     """Fig. 4: full and chans accuracy vs width w (left), and their gap (right)."""
     fig, (ax, gap_ax) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+    acc = {k: v for k, v in acc.items() if k[0] in ("full", "chans") and len(v)}
     widths = sorted({w for _, w in acc})
     for regime in ("full", "chans"):
         ws = [w for w in widths if (regime, w) in acc]
         _errorline(ax, ws, [acc[regime, w] for w in ws], REGIME_STYLE[regime])
     both = [w for w in widths if ("full", w) in acc and ("chans", w) in acc]
-    gaps = [(np.mean(acc["full", w]) - np.mean(acc["chans", w])) * 100 for w in both]
-    gap_ax.plot(both, gaps, marker="o", color="k")
-    gap_ax.axhline(0, color="gray", lw=0.8)
-    for a, ylabel in ((ax, "test accuracy (%)"), (gap_ax, "full − chans (points)")):
-        a.set_xscale("log", base=2)
-        a.set_xticks(widths, [str(w) for w in widths])
+    if both:
+        gaps = [(np.mean(acc["full", w]) - np.mean(acc["chans", w])) * 100 for w in both]
+        gap_ax.plot(both, gaps, marker="o", color="k")
+        gap_ax.axhline(0, color="gray", lw=0.8)
+    for a, ws, ylabel, empty in ((ax, widths, "test accuracy (%)", NO_RUNS),
+                                 (gap_ax, both, "full − chans (points)",
+                                  f"{NO_RUNS} of both full and chans")):  # fmt: skip
+        if not ws:
+            _note(a, empty)
+            continue
+        _log_scale(a, ws, base=2)
+        a.set_xticks(ws, [str(w) for w in ws])
         a.set_xlabel("width w (first stage)")
         a.set_ylabel(ylabel)
         a.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     fig.suptitle(title, fontsize=10)
     return fig
 
 
 def plot_layer_envelopes(rows: Mapping[str, Sequence[np.ndarray]], title: str = "") -> Figure:
     """Envelopes of each layer's spatial filters, one row per model (Fig. 9)."""
+    rows = {label: envs for label, envs in rows.items() if len(envs)}
+    if not rows:
+        return _empty_figure(title)
     n = max(len(v) for v in rows.values())
     fig, axes = plt.subplots(len(rows), n, figsize=(1.8 * n, 1.9 * len(rows)), squeeze=False,
                              constrained_layout=True)  # fmt: skip
@@ -196,24 +280,32 @@ def plot_layer_envelopes(rows: Mapping[str, Sequence[np.ndarray]], title: str = 
 
 def plot_robustness(acc: Mapping[str, Mapping[str, Sequence[float]]], title: str) -> Figure:
     """Fig. 6: accuracy per condition (clean, FGSM, PGD, ...), bars per regime, mean ± sd."""
-    conditions = list(acc)
-    fig, ax = plt.subplots(figsize=(1.5 + 1.3 * len(conditions), 3.6), constrained_layout=True)
-    present = [r for r in REGIME_STYLE if any(r in acc[c] for c in conditions)]
+    conditions = [c for c in acc if any(len(v) for v in acc[c].values())]
+    fig, ax = plt.subplots(figsize=(1.5 + 1.3 * max(len(conditions), 2), 3.6),
+                           constrained_layout=True)  # fmt: skip
+    ax.set_title(title, fontsize=10)
+    present = [r for r in REGIME_STYLE if any(len(acc[c].get(r, ())) for c in conditions)]
+    if not present:
+        _note(ax)
+        return fig
     groups = {r: [acc[c].get(r, []) for c in conditions] for r in present}
-    means = {r: [np.mean(g) * 100 if g else np.nan for g in gs] for r, gs in groups.items()}
+    means = {r: [np.mean(g) * 100 if len(g) else np.nan for g in gs] for r, gs in groups.items()}
     sds = {
         r: [np.std(g, ddof=1) * 100 if len(g) > 1 else 0 for g in gs] for r, gs in groups.items()
     }
     _regime_bars(ax, conditions, means, sds)
     ax.set_xticks(np.arange(len(conditions)), conditions, fontsize=8)
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     return fig
 
 
 def plot_reconstructions(images: Mapping[str, np.ndarray], n: int = 6) -> Figure:
     """Fig. 11: rows of images (shuffled input, outputs, target), uint8 (N, C, H, W)."""
+    images = {label: batch for label, batch in images.items() if len(batch)}
+    if not images:
+        return _empty_figure()
+    n = min(n, min(len(batch) for batch in images.values()))
     fig, axes = plt.subplots(len(images), n, figsize=(1.3 * n, 1.4 * len(images)),
                              squeeze=False, constrained_layout=True)  # fmt: skip
     for i, (label, batch) in enumerate(images.items()):
@@ -236,6 +328,8 @@ def plot_throughput(rows: Sequence[Mapping[str, Any]]) -> Figure:
     ceiling (ours with all FLOPs at the machine's practical peak) where the record has one. Rows
     timed with and without freed memory kept say which in their label ("memory: keep").
     """
+    if not rows:
+        return _empty_figure(figsize=(7, 2.0))
     labels = [f"{r['model']}\n{r['regime']}" + (f", memory: {r['allocator']}" if "allocator" in r
               else "") for r in rows]  # fmt: skip
     ys = np.arange(len(rows))
@@ -253,9 +347,9 @@ def plot_throughput(rows: Sequence[Mapping[str, Any]]) -> Figure:
     for y, r in zip(ys, rows, strict=True):
         right = max(r["ours"], r.get("ceiling", 0), r.get("ours_iqr", (0, 0))[1])
         ax.text(right * 1.08, y - 0.2, f"{r['ratio']:.1f}×", va="center", fontsize=8)
-    ax.set_xscale("log")
+    log = _log_scale(ax, [r[p] for r in rows for p in ("reference", "ours")])
     ax.set_yticks(ys, labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("training images per second (log scale, higher is faster)")
+    ax.set_xlabel(f"training images per second ({'log scale, ' if log else ''}higher is faster)")
     fig.legend(fontsize=8, loc="outside lower center", ncols=3)
     return fig

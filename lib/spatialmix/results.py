@@ -32,7 +32,7 @@ from .datasets import DATASETS, Dataset, load_dataset
 from .evaluation import evaluate_run, make_loaders
 from .models import ModelConfig, build_model
 from .provenance import peak_rss_mb, provenance, resolve_device
-from .scales import AUGMENT, SCALES, preset
+from .scales import AUGMENT, SCALES, preset, shape_changes
 from .train import TrainConfig, train
 
 SCHEMA = 1
@@ -63,7 +63,8 @@ class RunConfig:
     """Everything that defines one run. Sizes and recipe come from the scale's preset.
 
     overrides: preset values changed by hand (e.g. {"epochs": 2}); any change that differs from
-    the preset makes the run's recorded scale "custom", so it can never pass for "paper".
+    the preset makes the run's recorded scale "custom", so it can never pass for "paper". So does
+    a model shape other than the paper's at scale "paper" (scales.PAPER_SHAPES).
     """
 
     experiment: str  # folder in the store, e.g. "fig2_depth"
@@ -98,7 +99,13 @@ class RunConfig:
         base["augment"] = "none" if self.model.arch == "unshuffle" else AUGMENT[self.dataset]
         merged = {**base, **self.overrides}
         changed = any(merged[k] != base[k] for k in self.overrides if k not in RECIPE_KNOBS)
+        changed |= self.scale == "paper" and bool(self.shape_changes())
         return merged, ("custom" if changed else self.scale)
+
+    def shape_changes(self) -> dict[str, tuple[object, int]]:
+        """Model fields that differ from the paper's shape: {field: (given, paper's)}."""
+        model = dataclasses.asdict(self.model)
+        return shape_changes(self.model.arch, self.dataset, model)
 
     def resolve(self, data: Dataset) -> dict:
         """Return the canonical description of this run: every field that changes its result."""

@@ -66,6 +66,23 @@ for _family in PRESETS.values():
         _family[_name] = {**_COMMON, **_preset}
 
 
+# the model shape the paper fixes per family; what its figures sweep (depth, sep-ResNet width,
+# every un-shuffler size) is free. A paper-scale run of another shape is recorded as "custom".
+PAPER_SHAPES: dict[str, dict[str, dict[str, int]]] = {
+    "sep_resnet": {"default": {"multiplier": 9}},
+    "convmixer": {"default": {"width": 128, "kernel_size": 8, "patch_size": 1},
+                  "imagenet": {"width": 512, "kernel_size": 8, "patch_size": 7}},
+    "unshuffle": {"default": {}},
+}  # fmt: skip
+
+
+def shape_changes(family: str, dataset: str, model: dict) -> dict[str, tuple[object, int]]:
+    """Return {field: (given, paper's)} for every model field that differs from the paper's."""
+    shapes = PAPER_SHAPES[family]
+    paper = shapes.get(dataset, shapes["default"])
+    return {k: (model[k], v) for k, v in paper.items() if model.get(k) != v}
+
+
 def preset(family: str, scale: str) -> dict:
     """Return a copy of the preset for a model family at a scale; unknown names raise."""
     if family not in PRESETS:
