@@ -50,6 +50,7 @@ selfcheck: $(BIN)/.installed
 
 chapters: $(BIN)/.installed
 	$(BIN)/python -m spatialmix.chapters run
+	$(BIN)/python -m spatialmix.scoreboard
 
 html: $(BIN)/.installed
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
@@ -57,8 +58,8 @@ html: $(BIN)/.installed
 book: chapters html
 
 bench: $(BIN)/.installed
-	$(BIN)/python -m spatialmix.bench --profile --record
-	$(BIN)/python -m spatialmix.bench --markdown results/bench/bench.json
+	$(BIN)/python -m spatialmix.perf --profile --record
+	$(BIN)/python -m spatialmix.perf --markdown results/bench/bench.json
 
 clean:
 	rm -rf _build

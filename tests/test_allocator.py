@@ -7,32 +7,34 @@ import sys
 
 import pytest
 
-from spatialmix import provenance
+from spatialmix import accel
 
 # a child process: the setting is process-wide and one-way, so each case gets a fresh one
 CHILD = """
 import resource, statistics, warnings, torch
 warnings.filterwarnings("ignore")
-from spatialmix.bench import _our_convmixer, _reference_convmixer, _training_step
-from spatialmix.provenance import allocator, keep_freed_memory
+from spatialmix.accel import keep_freed_memory
+from spatialmix.perf.reference import our_convmixer, reference_convmixer
+from spatialmix.perf.timing import training_step
+from spatialmix.provenance import provenance
 state = keep_freed_memory()
 torch.set_num_threads(1)
 x = torch.rand(32, 3, 32, 32)  # ConvMixer-128 at batch 32: 16 MB activations
 faults = 0
-for model in (_reference_convmixer(128, "full"), _our_convmixer(128, "full")):
-    step, _ = _training_step(model, x.contiguous(memory_format=torch.channels_last))
+for model in (reference_convmixer(128, "full"), our_convmixer(128, "full")):
+    step, _ = training_step(model, x.contiguous(memory_format=torch.channels_last))
     per_step = []
     for i in range(7):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         step()
         per_step.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     faults += statistics.median(per_step[2:])  # a typical step once the heap has grown
-print(state, allocator(), int(faults))
+print(state, provenance(torch.device("cpu"))["allocator"], int(faults))  # what records say
 """
 
 
 def _child(malloc: str) -> tuple[str, str, int]:
-    env = {**os.environ, provenance.MALLOC_ENV: malloc}
+    env = {**os.environ, accel.MALLOC_ENV: malloc}
     done = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True,
                           timeout=120, check=True)  # fmt: skip
     state, recorded, faults = done.stdout.split()
@@ -51,6 +53,6 @@ def test_kept_memory_is_reused_without_page_faults():
 
 
 def test_unknown_setting_is_an_error(monkeypatch):
-    monkeypatch.setenv(provenance.MALLOC_ENV, "jemalloc")
+    monkeypatch.setenv(accel.MALLOC_ENV, "jemalloc")
     with pytest.raises(ValueError, match="keep or default"):
-        provenance.keep_freed_memory()
+        accel.keep_freed_memory()

@@ -1,8 +1,9 @@
 """The paper's vocabulary as module types: spatial mixing, channel mixing, the separable pair.
 
 Spatial mixing is a depthwise k×k convolution (each channel filtered on its own); channel mixing
-is a 1×1 convolution. Every other module finds the two by type, so freezing, filter banks and
-spectra never rely on parameter-name arithmetic (paper §3.2; chapter 02).
+is a 1×1 convolution; ConvMixer's stem is a patch embedding. Every other module finds them by
+type, so freezing, filter banks and spectra never rely on parameter-name arithmetic (paper §3.2;
+chapter 02).
 """
 
 from __future__ import annotations
@@ -80,6 +81,13 @@ class ChannelConv(nn.Conv2d):
         if s == 1 or self.in_channels >= ONEDNN_SAFE_CHANNELS or x.device.type != "cpu":
             return super().forward(x)
         return F.conv2d(x[..., ::s, ::s], self.weight, self.bias)
+
+
+class PatchEmbed(nn.Conv2d):
+    """ConvMixer stem: a p×p conv with stride p. Frozen with the spatial filters in chans (§4.2)."""
+
+    def __init__(self, in_channels: int, width: int, patch_size: int) -> None:
+        super().__init__(in_channels, width, patch_size, stride=patch_size)
 
 
 def crop_same(y: Tensor, crop: int) -> Tensor:

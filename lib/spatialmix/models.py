@@ -10,16 +10,10 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from .layers import ChannelConv, Normalize, SeparableConv2d, SpatialConv, check_kernel
+from .layers import ChannelConv, Normalize, PatchEmbed, SeparableConv2d, SpatialConv, check_kernel
+from .regimes import BANKS, REGIMES, apply_regime, set_filter_bank
 
 ARCHS = ("sep_resnet", "convmixer", "unshuffle")
-
-
-class PatchEmbed(nn.Conv2d):
-    """ConvMixer stem: a p×p conv with stride p. Frozen with the spatial filters in chans (§4.2)."""
-
-    def __init__(self, in_channels: int, width: int, patch_size: int) -> None:
-        super().__init__(in_channels, width, patch_size, stride=patch_size)
 
 
 class PreActBlock(nn.Module):
@@ -201,8 +195,6 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
             raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
-        from .regimes import BANKS, REGIMES
-
         if self.regime not in REGIMES:
             raise ValueError(f"regime must be one of {REGIMES}, got {self.regime!r}")
         if self.bank not in BANKS:
@@ -222,8 +214,6 @@ def build_model(
 
     Call torch.manual_seed first: "random" filters are PyTorch's default init (PAPER.md).
     """
-    from .regimes import apply_regime, set_filter_bank
-
     if cfg.arch == "sep_resnet":
         model: nn.Module = SeparableResNet(
             cfg.depth, cfg.width, num_classes, in_channels, cfg.multiplier, cfg.impl,

@@ -1,9 +1,11 @@
-"""Where and how a number was made: device, threads, versions, commit (airbench's "Evidence")."""
+"""Where and how a number was made: device, threads, versions, commit (airbench's "Evidence").
+
+It reads facts (and pins the thread count it then reports); what makes a step fast, the
+allocator setting and torch.compile, is accel.py's, and recorded here as found.
+"""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import platform
 import subprocess
@@ -11,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
+
+from .accel import allocator
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -33,45 +37,6 @@ def set_threads(threads: int | None = None) -> int:
     threads = threads or int(os.environ.get("SPATIALMIX_THREADS", 0)) or os.cpu_count() or 1
     torch.set_num_threads(threads)
     return threads
-
-
-MALLOC_ENV = "SPATIALMIX_MALLOC"
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameter numbers
-_KEEP_BELOW = 1 << 30  # serve blocks under 1 GiB from the heap; trim only a free top above it
-_allocator = "default"
-
-
-def keep_freed_memory() -> str:
-    """Keep large freed blocks in the heap instead of returning them to the OS; return the state.
-
-    glibc serves a block above its mmap threshold (at most 32 MB, raised as blocks are freed)
-    with a fresh mapping and unmaps it on free, so every training step whose activations are that
-    large page-faults them back in, zero-filled: a 32×32 ConvMixer-128 at batch 128 (64 MB per
-    activation) or the explicit separable conv's d·c channels. Raising the threshold keeps them
-    in the heap, and raising the trim threshold keeps the heap's free top too, so the next step
-    reuses them: the same math, fewer page faults, and a resident set that stays at its peak
-    (freed memory stays with the process). Process-wide and one-way.
-
-    SPATIALMIX_MALLOC = "keep" (default) | "default" (leave the allocator alone). Returns "keep"
-    once set, "default" otherwise (opted out, or not glibc: macOS, Windows, musl).
-    """
-    global _allocator
-    choice = os.environ.get(MALLOC_ENV, "keep").strip().lower()
-    if choice not in ("keep", "default"):
-        raise ValueError(f"{MALLOC_ENV}={choice!r}: use keep or default")
-    if choice == "keep" and _allocator == "default":
-        try:
-            mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-        except (OSError, AttributeError):
-            return _allocator
-        if mallopt(_M_MMAP_THRESHOLD, _KEEP_BELOW) == 1 == mallopt(_M_TRIM_THRESHOLD, _KEEP_BELOW):
-            _allocator = "keep"
-    return _allocator
-
-
-def allocator() -> str:
-    """Whether this process keeps freed memory ("keep", keep_freed_memory) or not ("default")."""
-    return _allocator
 
 
 def peak_rss_mb(children: bool = False) -> float | None:
@@ -166,7 +131,7 @@ def provenance(device: torch.device) -> dict:
         "isa": instruction_set(),
         "gpu": gpu,
         "threads": torch.get_num_threads(),
-        "allocator": _allocator,
+        "allocator": allocator(),
         "git_commit": git_commit(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -11,8 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import ChannelConv, SpatialConv, same_padding
-from .models import PatchEmbed
+from .layers import ChannelConv, PatchEmbed, SpatialConv, same_padding
 from .spectral import smooth_filters
 
 REGIMES = ("full", "chans", "space")

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -47,7 +48,7 @@ class MissingRecordError(LookupError):
 
 
 class RecordError(ValueError):
-    """A record on disk is torn, malformed, edited by hand or of another schema version."""
+    """A store file is torn or malformed, or a run's record hand-edited or of another schema."""
 
 
 class RecordWarning(UserWarning):
@@ -175,18 +176,29 @@ def store_is_readonly() -> bool:
     return os.environ.get("SPATIALMIX_READONLY", "").lower() in ("1", "true", "yes")
 
 
+def read_json(path: Path, what: str = "file", fix: str = "") -> Any:
+    """Read one JSON file of the store; an unreadable or torn one raises RecordError.
+
+    The message names `what` it is, its path, and `fix` (by default: restore it from git).
+    Every read of the store goes through here: run records, benchmark and chapter timings.
+    """
+    path = Path(path)
+    fix = fix or f"restore it with `git checkout -- {path}`, or delete it and measure it again"
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise RecordError(f"cannot read {what} {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise RecordError(
+            f"cannot read {what} {path}: it is truncated or not valid JSON ({exc}); {fix}."
+        ) from exc
+
+
 def read_record(path: Path) -> dict:
     """Read and check one record; a torn, hand-edited or other-schema file raises RecordError."""
     path = Path(path)
     fix = f"delete it to re-train, or restore it with `git checkout -- {path}`"
-    try:
-        record = json.loads(path.read_text())
-    except OSError as exc:
-        raise RecordError(f"cannot read record {path}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise RecordError(
-            f"cannot read record {path}: it is truncated or not valid JSON ({exc}); {fix}."
-        ) from exc
+    record = read_json(path, "record", fix)
     if not isinstance(record, dict) or set(RECORD_FIELDS) - set(record):
         missing = set(RECORD_FIELDS) - set(record if isinstance(record, dict) else {})
         raise RecordError(f"record {path} lacks fields {missing}; {fix}.")

@@ -18,10 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .accel import CompiledStep
+from .accel import CompiledStep, keep_freed_memory
 from .attacks import fgsm, pgd
 from .data import Loader, permute_pixels
-from .provenance import keep_freed_memory
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step")
@@ -132,7 +131,7 @@ def train(
     how tests simulate a killed run. Throughput counts training steps only (and, with
     compile=True, the one-off compile inside the first step). "compiled" in the result says
     whether the steps ran through torch.compile (it falls back to eager if compiling fails).
-    Training keeps freed memory in the heap (provenance.keep_freed_memory, SPATIALMIX_MALLOC).
+    Training keeps freed memory in the heap (accel.keep_freed_memory, SPATIALMIX_MALLOC).
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")

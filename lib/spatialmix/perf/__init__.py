@@ -1,0 +1,31 @@
+"""Training speed: the reference path (as the paper and locuslab write it) against ours.
+
+reference.py  the models a row times: locuslab's ConvMixer, the explicit sep-ResNet, ours, and
+              the convs-only bound
+timing.py     the harness: training steps timed in turns, FLOPs, the machine's peak, profiles
+report.py     a stored record as the README's table, the book's tables, sentences, the targets
+suite.py      run_benchmark(), its sizes, its record in the results store, the command line
+
+Each module imports only those listed before it. `python -m spatialmix.perf` runs the suite;
+chapter 08 reads the record through the names below.
+"""
+
+from .report import (
+    MEMORY,
+    TARGETS,
+    allocator_rows,
+    format_rows,
+    history_rows,
+    markdown_table,
+    roofline_rows,
+    summary,
+    target_rows,
+    with_iqr,
+)
+from .suite import SIZES, record_file, run_benchmark, run_history, stored_or_run
+
+__all__ = [
+    "MEMORY", "SIZES", "TARGETS", "allocator_rows", "format_rows", "history_rows",
+    "markdown_table", "record_file", "roofline_rows", "run_benchmark", "run_history",
+    "stored_or_run", "summary", "target_rows", "with_iqr",
+]  # fmt: skip
