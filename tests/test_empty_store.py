@@ -118,9 +118,12 @@ def test_every_figure_draws_partial_and_empty_data():
     assert plots.NO_RUNS not in _draw(
         plots.plot_widths({("full", 8): [0.5], ("chans", 8): [0.4]}, "t")
     )
-    assert plots.NO_RUNS in _draw(plots.plot_robustness({}, "t"))
-    assert plots.NO_RUNS in _draw(plots.plot_robustness({"clean": {"full": []}}, "t"))
-    assert plots.NO_RUNS not in _draw(plots.plot_robustness({"clean": {"space": [0.3]}}, "t"))
+    panels = ["FGSM", "PGD-2"]
+    assert plots.NO_RUNS in _draw(plots.plot_robustness({}, panels, "t"))
+    assert plots.NO_RUNS in _draw(plots.plot_robustness({("FGSM", "full", 1): []}, panels, "t"))
+    one = {("FGSM", "space", 1): [0.3], ("PGD-2", "space", 1): [0.2], ("clean", "space", 1): [0.6]}
+    drawn = _draw(plots.plot_robustness(one, panels, "t", clean=dict.fromkeys(panels, "clean")))
+    assert plots.NO_RUNS not in drawn
     assert plots.NO_RUNS in _draw(plots.plot_layer_envelopes({}, "t"))
     assert plots.NO_RUNS in _draw(plots.plot_reconstructions({}))
     img = np.zeros((3, 1, 4, 4), dtype=np.uint8)

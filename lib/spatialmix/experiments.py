@@ -165,3 +165,24 @@ def gather(
     """
     regimes = set(regimes)
     return [run(c, device, progress) if c.model.regime in regimes else lookup(c) for c in cfgs]
+
+
+def collect_attacks(
+    records: Iterable[dict | None], eps_label: str, pgd: str, training: str = ""
+) -> dict[tuple[str, str, int], list[float]]:
+    """Group clean, FGSM and PGD accuracy at one radius by (condition, regime, depth n).
+
+    Conditions are "clean", "FGSM" and e.g. "PGD-2", each followed by ", <training>" when given
+    (e.g. "PGD-2, FGSM-trained"). Depths stay apart: they are never pooled as if seeds.
+    """
+    suffix = f", {training}" if training else ""
+    name = pgd.upper().replace("PGD", "PGD-")
+    groups: dict[tuple[str, str, int], list[float]] = {}
+    for r in records:
+        if r is None:
+            continue
+        model, attacks = r["config"]["model"], r["metrics"]["attacks"]
+        for cond, value in (("clean", attacks["clean"]), ("FGSM", attacks["fgsm"][eps_label]),
+                            (name, attacks[pgd][eps_label])):  # fmt: skip
+            groups.setdefault((cond + suffix, model["regime"], model["depth"]), []).append(value)
+    return groups

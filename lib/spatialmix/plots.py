@@ -11,13 +11,33 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+import seaborn as sns
 from matplotlib.figure import Figure
 
-REGIME_STYLE = {  # the same colour for a regime in every chapter
-    "full": {"color": "#1f77b4", "marker": "o", "label": "Full (all learned)"},
-    "chans": {"color": "#d62728", "marker": "s", "label": "Chans (spatial frozen)"},
-    "space": {"color": "#2ca02c", "marker": "^", "label": "Space (channel frozen)"},
+# one look for the whole book: seaborn's whitegrid, colour-blind-safe colours, sharp on
+# high-DPI screens (notebooks show 2× PNGs; saved figures are 200 dpi)
+THEME = {"context": "notebook", "style": "whitegrid", "font_scale": 0.85,
+         "rc": {"figure.dpi": 100, "savefig.dpi": 200, "axes.titlesize": 10}}  # fmt: skip
+_PALETTE = sns.color_palette("colorblind")
+REGIME_STYLE = {  # the same colour and marker for a regime in every chapter
+    "full": {"color": _PALETTE[0], "marker": "o", "label": "Full (all learned)"},
+    "chans": {"color": _PALETTE[3], "marker": "s", "label": "Chans (spatial frozen)"},
+    "space": {"color": _PALETTE[2], "marker": "^", "label": "Space (channel frozen)"},
 }
+
+
+def use_theme() -> None:
+    """Apply the book's seaborn theme, and 2× PNGs in notebooks (called on import)."""
+    sns.set_theme(**THEME)
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # outside Jupyter
+        return
+    set_matplotlib_formats("retina")
+
+
+use_theme()
 NO_RUNS = "no stored runs"  # what an empty panel says
 
 
@@ -95,6 +115,7 @@ def plot_coverage(curve: Mapping[int, Mapping[int, Sequence[float]]], threshold:
     _log_scale(ax, drawn, base=2)
     ax.set_xlabel("number of random filters")
     ax.set_ylabel(f"coverage (envelope ≥ {threshold:g}·max)")
+    ax.set_title(n_text([g for by_count in curve.values() for g in by_count.values()]))
     ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
     _legend(ax)
@@ -153,6 +174,15 @@ def plot_trainable(fractions: Mapping[str, Mapping[str, float]]) -> Figure:
     return fig
 
 
+def n_text(groups: Sequence[Sequence[float]]) -> str:
+    """State what error bars mean and the n behind them: "mean ± sd, n = 2 seeds per point"."""
+    sizes = sorted({len(g) for g in groups if len(g)})
+    if not sizes:
+        return ""
+    n = str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
+    return f"mean ± sd, n = {n} seed{'s' if sizes[-1] > 1 else ''} per point"
+
+
 def _errorline(ax, xs, groups, style) -> None:  # noqa: ANN001 - private helper
     """Mean ± sd (in %) of each group against xs; groups without values are left out."""
     kept = [(x, g) for x, g in zip(xs, groups, strict=True) if len(g)]
@@ -171,26 +201,28 @@ def plot_depth(
 ) -> Figure:
     """Figs. 2 and 5: accuracy vs depth per regime, one panel per dataset, mean ± sd.
 
-    resnet: plot against layers 6n + 2 (separable ResNet), else against the depth itself.
+    resnet: the x axis is n, blocks per stage, as in the paper's Fig. 2, with each tick also
+    naming the layer count 6n + 2; else the ConvMixer's depth.
     """
     datasets = list(titles) or [""]
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 3.6),
                              squeeze=False, constrained_layout=True)  # fmt: skip
     for ax, ds in zip(axes[0], datasets, strict=True):
-        ax.set_title(titles.get(ds, ""), fontsize=10)
-        drawn = False
+        groups = [v for (d, _, _), v in acc.items() if d == ds]
+        ax.set_title("\n".join(t for t in (titles.get(ds, ""), n_text(groups)) if t))
+        drawn = set()
         for regime, style in REGIME_STYLE.items():
             depths = sorted(n for d, r, n in acc if d == ds and r == regime and len(acc[d, r, n]))
             if depths:
-                xs = [6 * n + 2 for n in depths] if resnet else depths
-                _errorline(ax, xs, [acc[ds, regime, n] for n in depths], style)
-                drawn = True
+                _errorline(ax, depths, [acc[ds, regime, n] for n in depths], style)
+                drawn |= set(depths)
         if not drawn:
             _note(ax)
             continue
-        ax.set_xlabel("layers (6n + 2)" if resnet else "depth")
+        ticks = sorted(drawn)
+        ax.set_xticks(ticks, [f"{n}\n({6 * n + 2})" if resnet else str(n) for n in ticks])
+        ax.set_xlabel("n, blocks per stage (layers 6n + 2)" if resnet else "depth")
         ax.set_ylabel("test accuracy (%)")
-        ax.grid(alpha=0.3)
     # one legend, on the first panel that draws anything (regimes keep their colour everywhere)
     for ax in axes[0]:
         if ax.get_legend_handles_labels()[0]:
@@ -200,26 +232,23 @@ def plot_depth(
 
 
 def plot_banks(acc: Mapping[str, Sequence[float]], labels: Mapping[str, str], title: str) -> Figure:
-    """Fig. 3: accuracy of chans with each fixed bank, full as a reference line."""
+    """Fig. 3: five bars as in the paper, Full first, then chans with each fixed bank."""
+    order = ["full"] + [b for b in labels if b != "full"]
+    bars = [b for b in order if len(acc.get(b, ()))]
     fig, ax = plt.subplots(figsize=(5.2, 3.6), constrained_layout=True)
-    ax.set_title(title, fontsize=10)
-    banks = [b for b in labels if b != "full" and len(acc.get(b, ()))]
-    full = "full" in acc and len(acc["full"])
-    if not banks and not full:
+    ax.set_title("\n".join(t for t in (title, n_text([acc[b] for b in bars])) if t))
+    if not bars:
         _note(ax)
         return fig
-    if banks:
-        means = [np.mean(acc[b]) * 100 for b in banks]
-        sds = [np.std(acc[b], ddof=1) * 100 if len(acc[b]) > 1 else 0 for b in banks]
-        ax.bar(range(len(banks)), means, yerr=sds, capsize=4,
-               color=REGIME_STYLE["chans"]["color"], alpha=0.8,
-               label="Chans with a fixed bank")  # fmt: skip
-    if full:
-        ax.axhline(np.mean(acc["full"]) * 100, color=REGIME_STYLE["full"]["color"], ls="--",
-                   label="Full (all learned)")  # fmt: skip
-    ax.set_xticks(range(len(banks)), [labels[b] for b in banks])
+    frame = pd.DataFrame([(labels[b], 100 * v) for b in bars for v in acc[b]],
+                         columns=["bank", "acc"])  # fmt: skip
+    colors = [REGIME_STYLE["full" if b == "full" else "chans"]["color"] for b in bars]
+    sns.barplot(frame, x="bank", y="acc", hue="bank", palette=colors, errorbar="sd",
+                capsize=0.2, saturation=1, ax=ax, legend=False)  # fmt: skip
+    low = min(min(acc[b]) for b in bars) * 100
+    ax.set_ylim(max(0, low - 10), None)  # the differences, not the distance from zero
+    ax.set_xlabel("Full, then chans with a fixed bank of spatial filters")
     ax.set_ylabel("test accuracy (%)")
-    _legend(ax, fontsize=8, loc="lower left")
     return fig
 
 
@@ -248,7 +277,7 @@ def plot_widths(acc: Mapping[tuple[str, int], Sequence[float]], title: str) -> F
         a.set_ylabel(ylabel)
         a.grid(alpha=0.3)
     _legend(ax, fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle("\n".join(t for t in (title, n_text(list(acc.values()))) if t), fontsize=10)
     return fig
 
 
@@ -278,26 +307,63 @@ def plot_layer_envelopes(rows: Mapping[str, Sequence[np.ndarray]], title: str = 
     return fig
 
 
-def plot_robustness(acc: Mapping[str, Mapping[str, Sequence[float]]], title: str) -> Figure:
-    """Fig. 6: accuracy per condition (clean, FGSM, PGD, ...), bars per regime, mean ± sd."""
-    conditions = [c for c in acc if any(len(v) for v in acc[c].values())]
-    fig, ax = plt.subplots(figsize=(1.5 + 1.3 * max(len(conditions), 2), 3.6),
-                           constrained_layout=True)  # fmt: skip
-    ax.set_title(title, fontsize=10)
-    present = [r for r in REGIME_STYLE if any(len(acc[c].get(r, ())) for c in conditions)]
-    if not present:
-        _note(ax)
-        return fig
-    groups = {r: [acc[c].get(r, []) for c in conditions] for r in present}
-    means = {r: [np.mean(g) * 100 if len(g) else np.nan for g in gs] for r, gs in groups.items()}
-    sds = {
-        r: [np.std(g, ddof=1) * 100 if len(g) > 1 else 0 for g in gs] for r, gs in groups.items()
-    }
-    _regime_bars(ax, conditions, means, sds)
-    ax.set_xticks(np.arange(len(conditions)), conditions, fontsize=8)
-    ax.set_ylabel("test accuracy (%)")
-    _legend(ax, fontsize=8)
+def plot_robustness(
+    acc: Mapping[tuple[str, str, int], Sequence[float]],
+    panels: Sequence[str],
+    title: str,
+    clean: Mapping[str, str] | None = None,
+) -> Figure:
+    """Fig. 6: one panel per condition (FGSM, PGD-2, FGSM-trained), bars per regime and depth.
+
+    acc[(condition, regime, n)]: accuracies over seeds. clean[panel]: the condition holding the
+    same models' clean accuracy, drawn as a black tick over each bar (robust relative to clean).
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), sharey=True,
+                             squeeze=False, constrained_layout=True)  # fmt: skip
+    groups = [v for (c, _, _), v in acc.items() if c in panels]
+    fig.suptitle("\n".join(t for t in (title, n_text(groups)) if t), fontsize=10)
+    for ax, panel in zip(axes[0], panels, strict=True):
+        ax.set_title(panel)
+        rows = [(r, n, 100 * v) for (c, r, n), vs in acc.items() if c == panel for v in vs]
+        if not rows:
+            _note(ax)
+            continue
+        frame = pd.DataFrame(rows, columns=["regime", "n", "acc"])
+        hue = [r for r in REGIME_STYLE if r in set(frame.regime)]
+        frame["regime"] = frame.regime.map(lambda r: REGIME_STYLE[r]["label"])
+        sns.barplot(frame, x="n", y="acc", hue="regime", errorbar="sd", capsize=0.15, saturation=1,
+                    hue_order=[REGIME_STYLE[r]["label"] for r in hue],
+                    palette=[REGIME_STYLE[r]["color"] for r in hue], ax=ax)  # fmt: skip
+        if clean and clean.get(panel):
+            _clean_ticks(ax, acc, clean[panel], hue, sorted(set(frame.n)))
+        ax.set_xlabel("n, blocks per stage")
+        ax.set_ylabel("accuracy under attack (%)")
+        ax.legend().remove()
+    # one legend for the figure, below the panels, so no bar is hidden
+    handles = {label: h for ax in axes[0] for h, label in zip(*ax.get_legend_handles_labels(),
+               strict=True)}  # fmt: skip
+    if handles:
+        fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=4,
+                   fontsize=8)  # fmt: skip
     return fig
+
+
+def _clean_ticks(
+    ax: plt.Axes,
+    acc: Mapping[tuple[str, str, int], Sequence[float]],
+    condition: str,
+    hue: Sequence[str],
+    depths: Sequence[int],
+) -> None:
+    """Mark each bar's clean accuracy (mean over seeds) with a short black line."""
+    width = 0.8 / len(hue)
+    for i, n in enumerate(depths):
+        for j, r in enumerate(hue):
+            values = acc.get((condition, r, n), ())
+            if len(values):
+                x = i - 0.4 + width * (j + 0.5)
+                ax.plot([x - width / 2.5, x + width / 2.5], [100 * np.mean(values)] * 2, color="k",
+                        lw=1.5, label="clean accuracy" if (i, j) == (0, 0) else None)  # fmt: skip
 
 
 def plot_reconstructions(images: Mapping[str, np.ndarray], n: int = 6) -> Figure:
