@@ -3,7 +3,8 @@
 `python -m spatialmix.chapters run [NN_topic ...]` executes chapters in place at their committed
 parameters (training only what the store lacks), which is how their outputs are regenerated.
 `python -m spatialmix.chapters time NN [--out FILE]` runs one chapter from an EMPTY results store
-(a temporary directory) and records its wall time and the peak RSS of the kernel as JSON.
+(a temporary directory) and records its wall time and the peak RSS of the kernel as JSON; the
+book reads it back from results/bench/chapter_NN.json (chapter_timing).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch
 from .datasets import DATASETS
 from .provenance import peak_rss_mb, provenance, resolve_device, set_threads
 from .regimes import BANKS, REGIME_MEANING, REGIMES
+from .results import read_json, repo_root, store_dir, write_atomically
 from .scales import SCALES
 
 FREEZE_CHOICES = (*REGIMES, "all")
@@ -206,8 +208,6 @@ def setup(trains: bool = True, **params: object) -> Setup:
 
 def book_dir() -> Path:
     """Return the repository's book/ folder."""
-    from .results import repo_root
-
     return repo_root() / "book"
 
 
@@ -253,13 +253,26 @@ def time_chapter(name: str, params: dict | None = None) -> dict:
         t0 = time.perf_counter()
         subprocess.run(cmd, env=env, check=True)
         wall = time.perf_counter() - t0
-        made = [json.loads(p.read_text()) for p in Path(tmp, "results").rglob("*.json")]
+        # run records only: results/verdicts/ holds the chapter's verdicts (spatialmix.scoreboard)
+        made = [read_json(p, "record") for p in Path(tmp, "results").rglob("*.json")
+                if p.parent.name != "verdicts"]  # fmt: skip
     peak = peak_rss_mb(children=True)
-    # how the kernel's training runs allocated memory (provenance.keep_freed_memory)
+    # how the kernel's training runs allocated memory (accel.keep_freed_memory)
     allocators = sorted({r.get("provenance", {}).get("allocator", "?") for r in made})
     return {"chapter": path.stem, "params": params or {}, "wall_seconds": wall,
             "peak_rss_mb": peak, "records_made": len(made), "allocator": allocators,
             "provenance": provenance(torch.device("cpu"))}  # fmt: skip
+
+
+def timing_file(chapter: str) -> Path:
+    """Where the store keeps chapter "NN"'s timed run from an empty store (results/bench/)."""
+    return store_dir() / "bench" / f"chapter_{chapter}.json"
+
+
+def chapter_timing(chapter: str) -> dict | None:
+    """Return the stored timed run of chapter "NN" (time_chapter's result), or None if untimed."""
+    path = timing_file(chapter)
+    return read_json(path, "chapter timing") if path.exists() else None
 
 
 def main(argv: list[str]) -> int:
@@ -278,8 +291,6 @@ def main(argv: list[str]) -> int:
     if len(args) != 1:
         print(__doc__)
         return 2
-    from .results import write_atomically
-
     set_threads()
     result = time_chapter(args[0])
     print(f"{result['chapter']}: {result['wall_seconds'] / 60:.1f} min from an empty store, "

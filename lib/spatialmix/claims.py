@@ -33,6 +33,7 @@ class Claim:
     figure: str
     statement: str
     test: Callable[..., Verdict]
+    section: str  # the paper's section that makes the claim, e.g. "§4.1.2"
 
 
 def mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
@@ -59,7 +60,8 @@ def _fig1_coverage_grows(coverage: dict[int, dict[int, list[float]]]) -> Verdict
         diff = m_hi - m_lo
         statuses.append(compare(diff, sd_lo + sd_hi, diff > 0))
         measured[f"k={k}"] = {"count_lo": lo, "count_hi": hi, "coverage_lo": m_lo,
-                              "coverage_hi": m_hi, "gain": diff, "n": n}  # fmt: skip
+                              "coverage_hi": m_hi, "gain": diff, "spread": sd_lo + sd_hi,
+                              "n": n}  # fmt: skip
     return Verdict("fig1_coverage_grows", _combine(statuses), measured)
 
 
@@ -178,30 +180,32 @@ CLAIMS: dict[str, Claim] = {
     for c in [
         Claim("fig1_coverage_grows", "Fig. 1",
               "The spectral envelope of a random filter bank covers more of the frequency plane "
-              "as the bank gains filters.", _fig1_coverage_grows),
+              "as the bank gains filters.", _fig1_coverage_grows, section="§3.1"),
         Claim("fig2_chans_close_to_full", "Fig. 2",
               "At every depth, Chans is closer to Full than to Space (full − chans < ½ (full − "
-              "space)), and Space is last.", _fig2_chans_close_to_full),
+              "space)), and Space is last.", _fig2_chans_close_to_full, section="§4.1.2"),
         Claim("fig3_bank_order", "Fig. 3",
-              "Chans with fixed banks ranks Different > Same > Box > Identity.", _fig3_bank_order),
+              "Chans with fixed banks ranks Different > Same > Box > Identity.", _fig3_bank_order,
+              section="§4.1.3"),
         Claim("fig3_same_matches_different", "Fig. 3 (our prediction)",
               "With d = k², a Same bank spans as much as Different, so their accuracies agree "
-              "within the seed-to-seed spread.", _fig3_same_matches_different),
+              "within the seed-to-seed spread.", _fig3_same_matches_different,
+              section="§3.2, §4.1.3"),
         Claim("fig5_chans_close_to_full", "Fig. 5",
               "ConvMixers: at every depth, Chans is closer to Full than to Space, and Space is "
-              "last.", _fig5_chans_close_to_full),
+              "last.", _fig5_chans_close_to_full, section="§4.2.1"),
         Claim("fig6_chans_more_robust", "Fig. 6",
               "Under attack, Chans separable ResNets keep more accuracy than Full ones.",
-              _fig6_chans_more_robust),
+              _fig6_chans_more_robust, section="§4.3.2"),
         Claim("fig6_gap_gone_adversarial", "Fig. 6",
               "After FGSM adversarial training, Chans and Full are equally robust.",
-              _fig6_gap_gone_adversarial),
+              _fig6_gap_gone_adversarial, section="§4.3.2"),
         Claim("fig10_chans_unshuffles", "Fig. 10",
               "A Chans ConvMixer learns to undo a fixed pixel permutation nearly as well as Full "
-              "(closer to Full than to doing nothing).", _fig10_chans_unshuffles),
+              "(closer to Full than to doing nothing).", _fig10_chans_unshuffles, section="§4.4"),
         Claim("fig4_gap_closes", "Fig. 4",
               "The full − chans gap is smaller at the widest width than at the narrowest.",
-              _fig4_gap_closes),
+              _fig4_gap_closes, section="§4.1.4"),
     ]
 }  # fmt: skip
 

@@ -1,0 +1,232 @@
+"""The scoreboard: every claim of the paper, what we measured, and its verdict, on one page.
+
+Each chapter ends its claims with store_verdicts(...), which keeps the chapter's verdicts in
+`<store>/verdicts/<chapter>.json`, but only for the book's own run: a writable store and the
+chapter's committed parameters (CI's read-only runs and papermill runs with parameters leave the
+files alone). `python -m spatialmix.scoreboard` builds book/scoreboard.md and the README's table
+from those files; tests/test_scoreboard.py checks the committed ones are what it builds.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from . import report
+from .claims import CLAIMS, Verdict
+from .results import read_json, repo_root, store_dir, store_is_readonly, write_atomically
+
+SCHEMA = 1
+README_START, README_END = "<!-- scoreboard:start -->", "<!-- scoreboard:end -->"
+NOT_RUN = "not run yet"
+
+
+def verdicts_dir() -> Path:
+    """Where the store keeps each chapter's verdicts: `<store>/verdicts/`."""
+    return store_dir() / "verdicts"
+
+
+def _pts(x: float) -> str:
+    return f"{x * 100:+.1f}"
+
+
+def _sd(x: float) -> str:
+    return f"{x * 100:.1f}"
+
+
+def _fig1(m: Mapping) -> str:
+    return "; ".join(
+        f"{k}: {v['count_lo']} → {v['count_hi']} filters, coverage {_pts(v['gain'])} ± "
+        f"{_sd(v['spread'])} points of the plane"
+        for k, v in m.items()
+    )
+
+
+def _regimes(unit: str) -> Callable[[Mapping], str]:
+    def fmt(m: Mapping) -> str:
+        per = "; ".join(f"{unit}{d} {_pts(v['full_minus_chans'])} / {_pts(v['full_minus_space'])}"
+                        f" ± {_sd(v['spread'])}" for d, v in m.items())  # fmt: skip
+        return f"full − chans / full − space: {per} points"
+
+    return fmt
+
+
+def _fig3_order(m: Mapping) -> str:
+    return "; ".join(f"{k} {_pts(v['difference'])} ± {_sd(v['spread'])}" for k, v in m.items()) + (
+        " points"
+    )
+
+
+def _fig3_same(m: Mapping) -> str:
+    return f"Different − Same {_pts(m['difference'])} ± {_sd(m['spread'])} points"
+
+
+def _fig4(m: Mapping) -> str:
+    lo, hi = m["narrowest"], m["widest"]
+    gaps = {int(w): g for w, g in m["gaps"].items()}
+    return (f"full − chans at w={lo} {_pts(gaps[lo])}, at w={hi} {_pts(gaps[hi])}: closes by "
+            f"{_pts(m['closing'])} ± {_sd(m['spread'])} points")  # fmt: skip
+
+
+def _fig6(m: Mapping) -> str:
+    return f"chans − full {_pts(m['chans_minus_full'])} ± {_sd(m['spread'])} points"
+
+
+def _fig10(m: Mapping) -> str:
+    return (f"PSNR full {m['full']:.2f}, chans {m['chans']:.2f}, baseline {m['baseline']:.2f} dB; "
+            f"margin {m['margin']:+.2f} ± {m['spread']:.2f} dB")  # fmt: skip
+
+
+# claim id -> what its Verdict.measured says, in one line: the difference the claim rests on and
+# the seed-to-seed spread it is compared with (the verdict is inconclusive within ± spread)
+FORMATS: dict[str, Callable[[Mapping], str]] = {
+    "fig1_coverage_grows": _fig1,
+    "fig2_chans_close_to_full": _regimes("n="),
+    "fig3_bank_order": _fig3_order,
+    "fig3_same_matches_different": _fig3_same,
+    "fig5_chans_close_to_full": _regimes("depth "),
+    "fig6_chans_more_robust": _fig6,
+    "fig6_gap_gone_adversarial": _fig6,
+    "fig10_chans_unshuffles": _fig10,
+    "fig4_gap_closes": _fig4,
+}
+
+
+def _data_of(label: str, context: Mapping[str, object]) -> str:
+    """The data set(s) a row rests on: the one its label names, else all of the chapter's."""
+    data = context.get("data", {})
+    if not isinstance(data, Mapping):
+        return str(data)
+    return str(data[label]) if label in data else ", ".join(map(str, data.values()))
+
+
+def measurement(verdict: Verdict, label: str, context: Mapping[str, object]) -> str:
+    """One line: the measured difference ± spread, then seeds, scale and data set."""
+    seeds = context.get("seeds")
+    where = [f"{seeds} seed{'' if seeds == 1 else 's'}" if seeds else "",
+             f"scale {context['scale']}" if context.get("scale") else "",
+             _data_of(label, context)]  # fmt: skip
+    where = ", ".join(w for w in where if w)
+    if verdict.status == report.NOT_EVALUATED:
+        return f"not evaluated: runs missing from the store ({where})"
+    if not verdict.measured:
+        return f"nothing measured ({where})"
+    return f"{FORMATS[verdict.claim](verdict.measured)} ({where})"
+
+
+def store_verdicts(
+    chapter: str,
+    verdicts: Mapping[str, Verdict] | Iterable[tuple[str, Verdict]],
+    context: Mapping[str, object],
+) -> Path | None:
+    """Keep a chapter's verdicts for the scoreboard; return the file written, or None.
+
+    verdicts: row label (a data set, "FGSM, n = 1", ...) -> Verdict, or (label, Verdict) pairs
+    where one label has verdicts of several claims. context: "scale", "seeds" (how many) and
+    "data" (data set -> its source label, or one string). Written only when the store is
+    writable and papermill injected no parameters: the stored verdicts are the committed book's.
+    """
+    if store_is_readonly() or report.injected_parameters():
+        return None
+    pairs = list(verdicts.items() if isinstance(verdicts, Mapping) else verdicts)
+    unknown = sorted({v.claim for _, v in pairs} - set(CLAIMS))
+    if unknown:
+        raise KeyError(f"verdicts of unknown claims {unknown}; known: {sorted(CLAIMS)}")
+    rows = [{"claim": v.claim, "label": str(label), "status": v.status,
+             "measurement": measurement(v, str(label), context)} for label, v in pairs]  # fmt: skip
+    record = {"schema": SCHEMA, "chapter": chapter, "context": dict(context), "verdicts": rows}
+    path = verdicts_dir() / f"{chapter}.json"
+    write_atomically(path, record)
+    return path
+
+
+def load_records(folder: Path | None = None) -> list[dict]:
+    """Every chapter's stored verdicts, by chapter name."""
+    folder = verdicts_dir() if folder is None else Path(folder)
+    paths = sorted(folder.glob("*.json")) if folder.exists() else []
+    return [read_json(p, "chapter verdicts") for p in paths]
+
+
+def _rows(records: Iterable[dict], link: str) -> list[tuple[str, ...]]:
+    """One row per claim, in CLAIMS order: claim, measurement(s), verdict(s), chapter(s)."""
+    by_claim: dict[str, list[tuple[str, dict, str]]] = {c: [] for c in CLAIMS}
+    for rec in records:
+        data = rec["context"].get("data", {})
+        for row in rec["verdicts"]:
+            # a row is named by its label unless that is its data set, which the text names
+            label = "" if row["label"] in data else f"{row['label']}: "
+            by_claim[row["claim"]].append((rec["chapter"], row, label))
+    out = []
+    for cid, claim in CLAIMS.items():
+        what = f"{claim.statement} ({claim.figure}, {claim.section}) `{cid}`"
+        rows = by_claim[cid]
+        if not rows:
+            out.append((what, NOT_RUN, NOT_RUN, "–"))
+            continue
+        if len(rows) > 1:  # several verdicts: each says which it is
+            rows = [(ch, r, f"{r['label']}: ") for ch, r, _ in rows]
+        meas = "<br>".join(head + r["measurement"] for _, r, head in rows)
+        status = "<br>".join(head + _status(r["status"]) for _, r, head in rows)
+        chapters = dict.fromkeys(ch for ch, _, _ in rows)
+        out.append((what, meas, status, ", ".join(f"[{c[:2]}]({link}{c}.ipynb)" for c in chapters)))
+    return out
+
+
+def _status(status: str) -> str:
+    return "not evaluated" if status == report.NOT_EVALUATED else f"**{status}**"
+
+
+def _table(records: Iterable[dict], link: str) -> str:
+    lines = ["| Claim (our words; figure, §) | Our measurement | Verdict | Chapter |",
+             "|---|---|---|---|"]  # fmt: skip
+    lines += ["| " + " | ".join(r) + " |" for r in _rows(records, link)]
+    return "\n".join(lines)
+
+
+def page(records: Iterable[dict]) -> str:
+    """Markdown of book/scoreboard.md: every claim's verdict, built from the stored records."""
+    return f"""# Scoreboard
+
+Each claim of the paper, in our words, with what we measured and the verdict its chapter
+computed: *reproduced* or *not reproduced* when the difference the claim rests on is beyond the
+seed-to-seed spread (shown as ± spread, in points of accuracy unless stated), *inconclusive*
+when it is within it, *not evaluated* when the chapter's runs are not all in the store. The
+numbers are from this book's small CPU-scale runs (the scale is given with each), not the
+paper's: they test the direction of each claim, not its absolute accuracies.
+
+{_table(records, "")}
+
+This page is generated from `results/verdicts/` by `python -m spatialmix.scoreboard`.
+"""
+
+
+def readme_table(records: Iterable[dict]) -> str:
+    """The README's scoreboard table: as on the book's page, linking to book/NN_topic.ipynb."""
+    return _table(records, "book/")
+
+
+def replace_readme_table(text: str, table: str) -> str:
+    """README text with the table between the scoreboard markers replaced by `table`."""
+    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"README has no {README_START} ... {README_END} markers")
+    return pattern.sub(lambda _: f"{README_START}\n{table}\n{README_END}", text, count=1)
+
+
+def main() -> int:
+    """Write book/scoreboard.md and the README's table from the stored verdicts."""
+    root = repo_root()
+    records = load_records()
+    (root / "book" / "scoreboard.md").write_text(page(records))
+    readme = root / "README.md"
+    readme.write_text(replace_readme_table(readme.read_text(), readme_table(records)))
+    claimed = {r["claim"] for rec in records for r in rec["verdicts"]}
+    print(f"scoreboard: {len(claimed)} of {len(CLAIMS)} claims have verdicts "
+          f"(from {len(records)} chapters)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
