@@ -24,11 +24,13 @@ faults = 0
 for model in (reference_convmixer(128, "full"), our_convmixer(128, "full")):
     step, _ = training_step(model, x.contiguous(memory_format=torch.channels_last))
     per_step = []
-    for i in range(7):
+    for i in range(9):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         step()
         per_step.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-    faults += statistics.median(per_step[2:])  # a typical step once the heap has grown
+    # a typical step once the heap has grown: with memory kept, the heap may still grow in
+    # steps 2-3 (seen: 4,096-20,480 faults there, then none), so judge steps 4-8
+    faults += statistics.median(per_step[4:])
 print(state, provenance(torch.device("cpu"))["allocator"], int(faults))  # what records say
 """
 

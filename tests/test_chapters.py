@@ -12,9 +12,15 @@ BOOK = REPO / "book"
 CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
 # the smallest settings that still run every code path of a chapter
 SMOKE = {
-    "01_spectral_coverage": {"size": 64, "seeds": [0, 1], "counts": [1, 4]},
-    "02_separable_convolution": {"targets": 20},
-    "03_convmixer_and_regimes": {"mixer_width": 16, "mixer_depth": 2, "depths": [1]},
+    # every chapter takes -p scale smoke, so one papermill loop runs the book at one scale
+    "01_spectral_coverage": {"scale": "smoke", "size": 64, "seeds": [0, 1], "counts": [1, 4]},
+    "02_separable_convolution": {"scale": "smoke", "targets": 20},
+    "03_convmixer_and_regimes": {
+        "scale": "smoke",
+        "mixer_width": 16,
+        "mixer_depth": 2,
+        "depths": [1],
+    },
     "04_resnet": {
         "scale": "smoke",
         "dataset": "mnist",
@@ -54,6 +60,7 @@ def _id(path):
 
 def test_every_chapter_has_a_smoke_setting():
     assert CHAPTERS and {p.stem for p in CHAPTERS} == set(SMOKE)
+    assert all(params.get("scale") == "smoke" for params in SMOKE.values())
 
 
 @pytest.mark.timeout(900)  # a whole chapter at smoke scale: about a minute on 2 cores, 04 longest
