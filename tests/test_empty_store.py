@@ -12,6 +12,7 @@ import nbformat
 import numpy as np
 import papermill
 import pytest
+from test_chapters import SMOKE
 
 from spatialmix import plots
 from spatialmix.experiments import fig2_runs, fig3_runs, fig4_runs
@@ -22,37 +23,16 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 FREEZES = (*REGIMES, "all")
 # the smallest settings (tests/test_chapters.py SMOKE), cut further: one dataset, depth, seed,
 # bank and width, so that the 16 runs of the matrix stay affordable
-TINY = {
-    "04_resnet": {
-        "scale": "smoke",
-        "dataset": "mnist",
-        "panels": ["mnist"],
-        "depths": [1],
-        "seeds": [0],
-        "banks": ["random"],
-        "bank_depth": 1,
-        "widths": [8],
-        "width_depth": 1,
-    },
-    "05_convmixer": {
-        "scale": "smoke",
-        "dataset": "mnist",
-        "depths": [1],
-        "seeds": [0],
-        "width": 8,
-        "kernel_size": 3,
-        "patch_size": 2,
-    },
-    "06_adversarial": {"scale": "smoke", "dataset": "mnist", "depths": [1], "seeds": [0]},
-    "07_unshuffling": {
-        "scale": "smoke",
-        "datasets": ["mnist"],
-        "seeds": [0],
-        "width": 8,
-        "depth": 1,
-        "kernel_size": 3,
-    },
+CUT = {  # what differs from SMOKE; every chapter also runs one depth and one seed
+    "04_resnet": {"panels": ["mnist"], "banks": ["random"], "widths": [8]},
+    "05_convmixer": {"width": 8},
+    "06_adversarial": {},
+    "07_unshuffling": {},
 }
+TINY = {name: {**SMOKE[name], "depths": [1], "seeds": [0], **cut} for name, cut in CUT.items()}
+for params in TINY.values():
+    if "depth" in params:  # the un-shuffler takes one depth, not a list
+        params.pop("depths")
 
 
 def _text(nb) -> str:
