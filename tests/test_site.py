@@ -12,9 +12,6 @@ Skipped, saying why, where /usr/bin/chromium, /usr/bin/chromedriver or selenium 
 import functools
 import http.server
 import re
-import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -79,28 +76,19 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The built HTML book (as tests/test_book.py builds it), served on a free local port."""
-    exe = Path(sys.executable).with_name("jupyter-book")
-    if not exe.exists():
-        pytest.skip("jupyter-book is not installed (pip install -e '.[book]')")
-    out = tmp_path_factory.mktemp("site")
-    cmd = [str(exe), "build", str(REPO), "--path-output", str(out), "--warningiserror",
-           "--keep-going"]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+def site(book_html):
+    """The built HTML book (conftest's book_html, built once), served on a free local port."""
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-    handler = functools.partial(Quiet, directory=str(out / "_build" / "html"))
+    handler = functools.partial(Quiet, directory=str(book_html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-    shutil.rmtree(out, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

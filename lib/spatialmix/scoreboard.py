@@ -54,9 +54,8 @@ def _regimes(unit: str) -> Callable[[Mapping], str]:
 
 
 def _fig3_order(m: Mapping) -> str:
-    return "; ".join(f"{k} {_pts(v['difference'])} ± {_sd(v['spread'])}" for k, v in m.items()) + (
-        " points"
-    )
+    steps = "; ".join(f"{k} {_pts(v['difference'])} ± {_sd(v['spread'])}" for k, v in m.items())
+    return f"{steps} points"
 
 
 def _fig3_same(m: Mapping) -> str:
