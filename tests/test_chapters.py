@@ -1,5 +1,7 @@
 """Every chapter runs end to end at smoke scale in an empty store; committed chapters are sound."""
 
+import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -146,3 +148,17 @@ def test_timing_a_chapter_runs_it_in_an_empty_store(tmp_path, monkeypatch):
     assert result["wall_seconds"] > 0 and result["records_made"] == 0
     assert result["peak_rss_mb"] > 50  # the kernel imported torch: tens of MB at the very least
     assert not (tmp_path / "kept").exists()
+
+
+RECORD_KEYS = re.compile(r"""\[["'](metrics|config|history|artefacts|provenance|evals)["']\]""")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_cells_are_short_and_read_records_through_the_library(path):
+    """Every code cell is at most 12 lines; no cell reads a record's stored fields by string key
+    (chapters select from results.frame and call the library)."""
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    for i, cell in enumerate(cells):
+        source = "".join(cell["source"])
+        assert len(source.splitlines()) <= 12, f"code cell {i} has {len(source.splitlines())} lines"
+        assert not RECORD_KEYS.search(source), f"code cell {i} reads a record key: {source}"

@@ -91,8 +91,8 @@ def test_every_figure_draws_partial_and_empty_data():
     assert plots.NO_RUNS in _draw(plots.plot_depth(acc, {"mnist": "MNIST", "cifar10": "CIFAR"}))
     assert plots.NO_RUNS in _draw(plots.plot_depth({}, {"mnist": "MNIST"}, resnet=False))
     labels = {"random": "Different", "box": "Box", "full": "Full"}
-    assert plots.NO_RUNS not in _draw(plots.plot_banks({"full": [0.5]}, labels, "t"))
-    assert plots.NO_RUNS in _draw(plots.plot_banks({}, labels, "t"))
+    assert plots.NO_RUNS not in _draw(plots.plot_banks({"full": [0.5]}, "t", labels))
+    assert plots.NO_RUNS in _draw(plots.plot_banks({}, "t", labels))
     for widths in ({("chans", 8): [0.5], ("chans", 16): [0.6]}, {}):
         assert any(plots.NO_RUNS in t for t in _draw(plots.plot_widths(widths, "t")))
     assert plots.NO_RUNS not in _draw(

@@ -19,14 +19,14 @@ ROOT = PACKAGE.name  # "spatialmix"
 # its own layer or a lower one. A listed name covers a subpackage ("perf" is perf/*), and
 # "__init__" is the package's public API, which nothing inside the package imports.
 LAYERS = [
-    ("layers", "spectral", "attacks"),
+    ("layers", "spectral", "attacks", "text"),
     ("regimes",),
     ("models",),
     ("formats", "datasets", "data"),
     ("accel", "provenance"),
     ("train", "evaluation"),
-    ("scales", "results"),
-    ("experiments", "perf"),
+    ("scales", "records", "results"),
+    ("experiments", "perf", "migrate"),
     ("chapters", "claims", "report", "plots", "selfcheck", "__init__"),
     ("scoreboard",),
 ]

@@ -158,3 +158,13 @@ def test_a_torn_benchmark_or_timing_record_is_refused_by_name(tmp_path, monkeypa
         suite.stored_or_run("cpu")
     with pytest.raises(RecordError, match="chapter timing .*chapter_04.json: it is truncated"):
         chapter_timing("04")
+
+
+def test_chapter_08_tables_are_formatted_in_the_library():
+    record = {"rows": [{"model": "sep", "regime": "full", "allocator": state, "reference": ref,
+                        "ours": ours} for state, ref, ours in
+                       (("default", 50.0, 500.0), ("keep", 100.0, 550.0))]}  # fmt: skip
+    assert report.allocator_table(record).splitlines()[2:] == [
+        "  sep    full                  50   100  2.00×            500   550  1.10×",
+        "img/s, median of the timed steps; gain = keep / default",
+    ]

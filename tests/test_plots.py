@@ -29,7 +29,7 @@ def test_fig3_is_five_bars_full_first():
     labels = {"random": "Different", "same": "Same", "box": "Box", "identity": "Identity",
               "full": "Full"}  # fmt: skip
     acc = {b: SEEDS for b in labels}
-    fig = plots.plot_banks(acc, labels, "t")
+    fig = plots.plot_banks(acc, "t", labels)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == [
         "Full", "Different", "Same", "Box", "Identity"]  # fmt: skip

@@ -13,7 +13,7 @@ from spatialmix import (
     regime_table,
     set_filter_bank,
 )
-from spatialmix.regimes import REGIMES
+from spatialmix.regimes import REGIMES, freezing_rows, parameter_count_rows
 
 FROZEN = {"full": (), "chans": (SpatialConv, PatchEmbed), "space": (ChannelConv,)}
 
@@ -153,3 +153,17 @@ def test_autograd_graph_reaches_only_learned_tensors(arch, regime, impl):
     assert _leaves_in_graph(loss) == learned
     if regime != "full":
         assert learned < {id(p) for p in model.parameters()}
+
+
+def test_parameter_count_rows_add_d_equal_k_squared():
+    rows = parameter_count_rows([16], [3], [1])
+    assert [r[:3] for r in rows] == [(16, 3, 1), (16, 3, 9)]
+    # Eq. 1: 16·16·9 = 2,304; Eq. 2 at d = 1: 16·9 + 16·16 = 400
+    assert rows[0][3:] == ("2,304", "400", "256", "0.17")
+
+
+def test_freezing_rows_say_ok_for_every_regime():
+    models = {r: build_model(ModelConfig(width=8, depth=1, regime=r)) for r in REGIMES}
+    rows = freezing_rows(models)
+    assert [r[0] for r in rows] == list(REGIMES)
+    assert all(r[-1] == "ok" for r in rows)

@@ -8,6 +8,7 @@ from spatialmix import (
     smooth_filters,
     spectral_envelope,
 )
+from spatialmix.spectral import coverage_gain_rows
 
 
 def test_delta_has_flat_envelope():
@@ -59,3 +60,9 @@ def test_random_bank_follows_pytorch_default_init_bound():
     bank = random_bank(1000, 3, seed=0)
     assert bank.abs().max() <= 1 / 3
     assert bank.abs().max() > 0.3
+
+
+def test_coverage_gain_rows_format_the_verdict_per_kernel():
+    measured = {3: {"count_lo": 1, "coverage_lo": 0.1234, "count_hi": 64, "coverage_hi": 0.5,
+                    "gain": 0.3766, "n": 5}}  # fmt: skip
+    assert coverage_gain_rows(measured) == [(3, 1, "0.123", 64, "0.500", "+0.377", 5)]

@@ -275,6 +275,20 @@ def chapter_timing(chapter: str) -> dict | None:
     return read_json(path, "chapter timing") if path.exists() else None
 
 
+def timing_text(chapter: str) -> str:
+    """One sentence on the stored timed run of a chapter from an empty store (or that none is)."""
+    fresh = chapter_timing(chapter)
+    if not fresh:
+        return "a run of the whole chapter from an empty results store has not been timed"
+    p = fresh["provenance"]
+    return (
+        f"the whole chapter, run from an empty results store ({fresh['records_made']} "
+        f"runs, {p['threads']} threads, {p['cpu']}, {p['date'][:10]}), took "
+        f"{fresh['wall_seconds'] / 60:.0f} minutes wall time with a peak memory of "
+        f"{fresh['peak_rss_mb'] / 1024:.1f} GB"
+    )
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("run", "time"):
         print(__doc__)

@@ -1,6 +1,17 @@
-"""Everything the book measures on a trained model, computed once per run (chapters 04-07)."""
+"""Everything the book measures on a trained model, each evaluation keyed apart from training.
+
+An evaluation is a small frozen spec (what to measure, at what size) plus the code that measures
+it on a trained model. Its key is a hash of its settings, so widening the ε list of the attacks
+adds a new evaluation to a run's record instead of changing the run's training key (results.py).
+"""
 
 from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -11,8 +22,8 @@ from .layers import SpatialConv
 from .spectral import coverage, high_frequency_fraction, spectral_envelope
 from .train import evaluate, psnr, robust_accuracy
 
-ENVELOPE_SIZE = 32  # stored envelopes are small: enough to draw Fig. 9, cheap to commit
 N_RECONSTRUCTIONS = 8  # test images kept for Fig. 11
+EVAL_BATCH = 256
 
 
 def eps_label(eps: float) -> str:
@@ -20,37 +31,159 @@ def eps_label(eps: float) -> str:
     return f"{eps * 255:g}/255"
 
 
-def make_loaders(
-    resolved: dict, data: Dataset, device: torch.device
-) -> tuple[Loader, Loader, Tensor | None]:
-    """Return (train loader, test loader, pixel permutation or None) for a resolved run."""
-    d, t = resolved["data"], resolved["train"]
-    train_idx = stratified_subset(data.y_train, d["n_train"], d["subset_seed"])
-    test_idx = stratified_subset(data.y_test, d["n_test"], d["subset_seed"])
-    train_loader = Loader(data.x_train[train_idx], data.y_train[train_idx], t["batch_size"],
-                          train=True, augment=t["augment"], seed=resolved["seed"], device=device,
-                          channels_last=True)  # fmt: skip
-    test_loader = Loader(data.x_test[test_idx], data.y_test[test_idx], 256, device=device,
-                         channels_last=True)  # fmt: skip
-    perm = None
-    if d["perm_seed"] is not None:
-        perm = pixel_permutation(*data.x_train.shape[-2:], seed=d["perm_seed"])
-    return train_loader, test_loader, perm
+@dataclass(frozen=True)
+class Target:
+    """What an evaluation runs on: the trained model, its task, the data and its test subset."""
+
+    model: nn.Module
+    task: str  # "classify" | "unshuffle"
+    data: Dataset
+    device: torch.device
+    perm: Tensor | None = None  # the fixed pixel permutation of the un-shuffler
 
 
-def spectra_summary(model: nn.Module, envelopes: bool) -> dict:
-    """Per spatial layer: coverage and high-frequency fraction, and optionally the envelope."""
-    rows = []
-    for name, module in model.named_modules():
-        if isinstance(module, SpatialConv):
-            w = module.weight.detach().cpu()
-            row = {"layer": name, "coverage": coverage(spectral_envelope(w, 64)),
-                   "hf_fraction": high_frequency_fraction(w)}  # fmt: skip
-            if envelopes:
-                env = spectral_envelope(w, ENVELOPE_SIZE)
-                row["envelope"] = [[round(v, 4) for v in r] for r in env.tolist()]
-            rows.append(row)
-    return {"layers": rows}
+def test_loader(target: Target, n_test: int, subset_seed: int) -> Loader:
+    """The stratified test subset of n_test images (0: all), batched for evaluation."""
+    idx = stratified_subset(target.data.y_test, n_test, subset_seed)
+    return Loader(target.data.x_test[idx], target.data.y_test[idx], EVAL_BATCH,
+                  device=target.device, channels_last=True)  # fmt: skip
+
+
+class Evaluation:
+    """Base of the evaluation specs: a kind, settings (the dataclass fields) and a key."""
+
+    kind: ClassVar[str]
+
+    def settings(self) -> dict:
+        """The fields, as JSON-ready values."""
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}  # fmt: skip
+
+    @property
+    def key(self) -> str:
+        """kind-<8 hex digits of sha256 over the settings>, e.g. "attacks-3f0c9a1b"."""
+        text = json.dumps(self.settings(), sort_keys=True, separators=(",", ":"))
+        return f"{self.kind}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+    def measure(self, target: Target) -> tuple[dict, dict]:
+        """Return (metrics, artefacts) measured on target."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Clean(Evaluation):
+    """Clean test metrics: accuracy and loss, or MSE and PSNR for the un-shuffler with its
+    two baselines (the shuffled input, the mean image)."""
+
+    kind: ClassVar[str] = "clean"
+    n_test: int = 0  # 0: the whole test split
+    subset_seed: int = 0
+
+    def measure(self, target: Target) -> tuple[dict, dict]:
+        loader = test_loader(target, self.n_test, self.subset_seed)
+        clean = evaluate(target.model, loader, target.task, target.perm)
+        if target.task == "unshuffle":
+            metrics = {"test_mse": clean["mse"], "test_psnr": clean["psnr"], "n": clean["n"],
+                       **baseline_psnr(loader, target.perm)}  # fmt: skip
+            return metrics, {}
+        return {"test_acc": clean["acc"], "test_loss": clean["loss"], "n": clean["n"]}, {}
+
+
+@dataclass(frozen=True)
+class Attacks(Evaluation):
+    """Accuracy under FGSM and PGD at each ε, on n_attack images drawn (stratified) from the
+    test subset of `pool` images. PGD steps are pgd_step·ε, projected back onto the ε-ball."""
+
+    kind: ClassVar[str] = "attacks"
+    eps: tuple[float, ...] = (1 / 255,)
+    n_attack: int = 1000
+    pool: int = 0  # the test subset the attacked images are drawn from (0: all)
+    pgd_steps: int = 2
+    pgd_step: float = 0.5  # α as a fraction of ε (0.5: α = ε/2, the first book's choice)
+    subset_seed: int = 0
+
+    def measure(self, target: Target) -> tuple[dict, dict]:
+        pool = test_loader(target, self.pool, self.subset_seed)
+        n = min(self.n_attack, len(pool.y))
+        # stratified: some copies (the JPEG CIFAR-10) store the test set sorted by class
+        idx = stratified_subset(pool.y, n, self.subset_seed)
+        loader = Loader(pool.x[idx], pool.y[idx], EVAL_BATCH, device=pool.device,
+                        channels_last=True)  # fmt: skip
+        model, steps = target.model, {"fgsm": 1, f"pgd{self.pgd_steps}": self.pgd_steps}
+        model.eval()
+        metrics = {name: {eps_label(e): robust_accuracy(model, loader, e, s, self.pgd_step)["acc"]
+                          for e in self.eps} for name, s in steps.items()}  # fmt: skip
+        metrics["clean"] = evaluate(model, loader)["acc"]
+        metrics["n"] = n
+        return metrics, {}
+
+
+@dataclass(frozen=True)
+class Spectra(Evaluation):
+    """Per spatial layer: coverage and high-frequency fraction; envelopes kept if envelope > 0."""
+
+    kind: ClassVar[str] = "spectra"
+    size: int = 64  # FFT size of the envelope coverage is measured on
+    envelope: int = 0  # size of the stored envelopes (Fig. 9); 0: none stored
+
+    def measure(self, target: Target) -> tuple[dict, dict]:
+        rows = []
+        for name, module in target.model.named_modules():
+            if isinstance(module, SpatialConv):
+                w = module.weight.detach().cpu()
+                row = {"layer": name, "coverage": coverage(spectral_envelope(w, self.size)),
+                       "hf_fraction": high_frequency_fraction(w)}  # fmt: skip
+                if self.envelope:
+                    env = spectral_envelope(w, self.envelope)
+                    row["envelope"] = [[round(v, 4) for v in r] for r in env.tolist()]
+                rows.append(row)
+        return {}, {"layers": rows}
+
+
+@dataclass(frozen=True)
+class Reconstructions(Evaluation):
+    """The first n images of the test subset: shuffled input, output and target, as uint8."""
+
+    kind: ClassVar[str] = "reconstructions"
+    n: int = N_RECONSTRUCTIONS
+    n_test: int = 0
+    subset_seed: int = 0
+
+    def measure(self, target: Target) -> tuple[dict, dict]:
+        x, _ = next(iter(test_loader(target, self.n_test, self.subset_seed)))
+        x = x[: self.n]
+        target.model.eval()
+        with torch.no_grad():
+            shuffled = permute_pixels(x, target.perm.to(x.device))
+            out = {"input": _as_uint8(shuffled), "output": _as_uint8(target.model(shuffled)),
+                   "target": _as_uint8(x)}  # fmt: skip
+        return {}, out
+
+
+EVALUATIONS: dict[str, type[Evaluation]] = {
+    e.kind: e for e in (Clean, Attacks, Spectra, Reconstructions)
+}
+
+
+def from_settings(kind: str, settings: dict) -> Evaluation:
+    """Rebuild an evaluation spec from its stored kind and settings."""
+    if kind not in EVALUATIONS:
+        raise ValueError(f"unknown evaluation {kind!r}; known: {sorted(EVALUATIONS)}")
+    cls = EVALUATIONS[kind]
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+
+
+def make_train_loader(data: Dataset, n_train: int, subset_seed: int, batch_size: int,
+                      augment: str, seed: int, device: torch.device) -> Loader:  # fmt: skip
+    """The seeded stratified training subset, batched and augmented per (seed, epoch, step)."""
+    idx = stratified_subset(data.y_train, n_train, subset_seed)
+    return Loader(data.x_train[idx], data.y_train[idx], batch_size, train=True, augment=augment,
+                  seed=seed, device=device, channels_last=True)  # fmt: skip
+
+
+def permutation_for(data: Dataset, perm_seed: int | None) -> Tensor | None:
+    """The un-shuffler's fixed pixel permutation (None for classifiers)."""
+    return None if perm_seed is None else pixel_permutation(*data.x_train.shape[-2:], perm_seed)
 
 
 def baseline_psnr(loader: Loader, perm: Tensor) -> dict[str, float]:
@@ -68,39 +201,3 @@ def baseline_psnr(loader: Loader, perm: Tensor) -> dict[str, float]:
 
 def _as_uint8(x: Tensor) -> list:
     return (x.clamp(0, 1) * 255).round().to(torch.uint8).cpu().tolist()
-
-
-def evaluate_run(
-    model: nn.Module, test_loader: Loader, resolved: dict, task: str, perm: Tensor | None
-) -> tuple[dict, dict]:
-    """Return (metrics, artefacts): clean test metrics, attacks, spectra, reconstructions."""
-    model.eval()
-    clean = evaluate(model, test_loader, task, perm)
-    artefacts = {"spectra": spectra_summary(model, resolved["eval"]["envelopes"])}
-    if task == "unshuffle":
-        x, _ = next(iter(test_loader))
-        x = x[:N_RECONSTRUCTIONS]
-        with torch.no_grad():
-            shuffled = permute_pixels(x, perm.to(x.device))
-            artefacts["reconstructions"] = {"input": _as_uint8(shuffled),
-                                            "output": _as_uint8(model(shuffled)),
-                                            "target": _as_uint8(x)}  # fmt: skip
-        metrics = {"test_mse": clean["mse"], "test_psnr": clean["psnr"], "n_test": clean["n"],
-                   **baseline_psnr(test_loader, perm)}  # fmt: skip
-        return metrics, artefacts
-    metrics = {"test_acc": clean["acc"], "test_loss": clean["loss"], "n_test": clean["n"]}
-    n_attack = min(resolved["eval"]["n_attack"], clean["n"])
-    if n_attack:
-        # stratified: some copies (the JPEG CIFAR-10) store the test set sorted by class
-        idx = stratified_subset(test_loader.y, n_attack, resolved["data"]["subset_seed"])
-        loader = Loader(test_loader.x[idx], test_loader.y[idx], 256, device=test_loader.device,
-                        channels_last=True)  # fmt: skip
-        attacks = {"fgsm": 1, f"pgd{resolved['eval']['pgd_steps']}": resolved["eval"]["pgd_steps"]}
-        metrics["attacks"] = {
-            name: {eps_label(e): robust_accuracy(model, loader, e, steps)["acc"]
-                   for e in resolved["eval"]["attack_eps"]}
-            for name, steps in attacks.items()
-        }  # fmt: skip
-        metrics["attacks"]["clean"] = evaluate(model, loader)["acc"]
-        metrics["n_attack"] = n_attack
-    return metrics, artefacts

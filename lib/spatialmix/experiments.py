@@ -1,7 +1,7 @@
 """The runs behind each figure, as lists of RunConfig: one definition for chapters and scripts.
 
-A chapter asks for these lists and passes them to `results.run`; a background job can train
-the same list ahead of time, and the chapter then only reads records.
+A chapter asks for these lists and passes them to `gather`; a background job can train the same
+list ahead of time, and the chapter then only reads records (as a table: results.frame).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 
 from .datasets import DataNotFoundError, Dataset, load_dataset
 from .models import ModelConfig
+from .records import Record
 from .results import RunConfig, lookup, run
 
 RESNET_EXPERIMENT = "resnet"  # chapter 04: Figs. 2-4 share one pool of trained models
@@ -73,23 +74,6 @@ def fig4_runs(
                   dict(overrides or {}))
         for seed in seeds for w in widths for r in regimes
     ]  # fmt: skip
-
-
-def collect(
-    records: Iterable[dict | None], fields: tuple[str, ...], metric: str = "test_acc"
-) -> dict[tuple, list[float]]:
-    """Group one metric of records by model/data fields: {(values of fields): [per seed]}.
-
-    Field names are looked up in the model config, then the data config ("name" = dataset).
-    Missing records (None) are skipped.
-    """
-    groups: dict[tuple, list[float]] = {}
-    for r in records:
-        if r is None:
-            continue
-        cfg = {**r["config"]["data"], **r["config"]["model"], "seed": r["config"]["seed"]}
-        groups.setdefault(tuple(cfg[f] for f in fields), []).append(r["metrics"][metric])
-    return groups
 
 
 def mixer_runs(
@@ -157,7 +141,7 @@ def load_available(
 
 def gather(
     cfgs: Iterable[RunConfig], regimes: Iterable[str], device: str = "auto", progress: bool = True
-) -> list[dict | None]:
+) -> list[Record | None]:
     """Run the configs whose regime is selected; only look up the others (None if absent).
 
     This is how `-p freeze chans` trains chans alone while the figures still show whatever the
@@ -165,24 +149,3 @@ def gather(
     """
     regimes = set(regimes)
     return [run(c, device, progress) if c.model.regime in regimes else lookup(c) for c in cfgs]
-
-
-def collect_attacks(
-    records: Iterable[dict | None], eps_label: str, pgd: str, training: str = ""
-) -> dict[tuple[str, str, int], list[float]]:
-    """Group clean, FGSM and PGD accuracy at one radius by (condition, regime, depth n).
-
-    Conditions are "clean", "FGSM" and e.g. "PGD-2", each followed by ", <training>" when given
-    (e.g. "PGD-2, FGSM-trained"). Depths stay apart: they are never pooled as if seeds.
-    """
-    suffix = f", {training}" if training else ""
-    name = pgd.upper().replace("PGD", "PGD-")
-    groups: dict[tuple[str, str, int], list[float]] = {}
-    for r in records:
-        if r is None:
-            continue
-        model, attacks = r["config"]["model"], r["metrics"]["attacks"]
-        for cond, value in (("clean", attacks["clean"]), ("FGSM", attacks["fgsm"][eps_label]),
-                            (name, attacks[pgd][eps_label])):  # fmt: skip
-            groups.setdefault((cond + suffix, model["regime"], model["depth"]), []).append(value)
-    return groups

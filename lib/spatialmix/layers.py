@@ -8,6 +8,8 @@ chapter 02).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -213,3 +215,14 @@ def equivalence_error(
     grad_err = max((a - b).abs().max().item() for a, b in zip(ga, gb, strict=True))
     return {"output": (ya - yb).abs().max().item(), "gradients": grad_err,
             "scale": ya.abs().max().item()}  # fmt: skip
+
+
+def equivalence_rows(
+    errors: Mapping[tuple[torch.dtype, int, int], Mapping[str, float]],
+) -> list[tuple]:
+    """Explicit vs folded per (dtype, k, stride): max |Δ| of output and gradients, max |output|."""
+    return [
+        (str(dtype).removeprefix("torch."), k, stride, f"{e['output']:.1e}",
+         f"{e['gradients']:.1e}", f"{e['scale']:.2f}")
+        for (dtype, k, stride), e in errors.items()
+    ]  # fmt: skip

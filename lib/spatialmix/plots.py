@@ -6,14 +6,17 @@ left out, the legend names only what is drawn, and an empty panel says so instea
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from .records import Record
 
 # one look for the whole book: seaborn's whitegrid, colour-blind-safe colours, sharp on
 # high-DPI screens (notebooks show 2× PNGs; saved figures are 200 dpi)
@@ -231,7 +234,14 @@ def plot_depth(
     return fig
 
 
-def plot_banks(acc: Mapping[str, Sequence[float]], labels: Mapping[str, str], title: str) -> Figure:
+# Fig. 3's bars in the paper's words ("random" is the paper's "Different")
+BANK_LABELS = {"full": "Full", "random": "Different", "same": "Same", "box": "Box",
+               "identity": "Identity"}  # fmt: skip
+
+
+def plot_banks(
+    acc: Mapping[str, Sequence[float]], title: str, labels: Mapping[str, str] = BANK_LABELS
+) -> Figure:
     """Fig. 3: five bars as in the paper, Full first, then chans with each fixed bank."""
     order = ["full"] + [b for b in labels if b != "full"]
     bars = [b for b in order if len(acc.get(b, ()))]
@@ -364,6 +374,20 @@ def _clean_ticks(
                 x = i - 0.4 + width * (j + 0.5)
                 ax.plot([x - width / 2.5, x + width / 2.5], [100 * np.mean(values)] * 2, color="k",
                         lw=1.5, label="clean accuracy" if (i, j) == (0, 0) else None)  # fmt: skip
+
+
+def reconstruction_rows(records: Iterable[Record | None], dataset: str) -> dict[str, list]:
+    """Fig. 11's rows for one dataset: shuffled input, each regime's output, the original."""
+    rows: dict[str, list] = {}
+    for r in [r for r in records if r is not None and r.spec.data.name == dataset]:
+        shown = r.reconstructions
+        if shown:
+            rows.setdefault("shuffled input", shown["input"])
+            rows[r.spec.model.regime] = shown["output"]
+            rows["original"] = shown["target"]
+    if rows:  # the target row last
+        rows["original"] = rows.pop("original")
+    return rows
 
 
 def plot_reconstructions(images: Mapping[str, np.ndarray], n: int = 6) -> Figure:

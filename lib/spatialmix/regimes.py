@@ -8,10 +8,12 @@ regime (our choice, PAPER.md). Chapter 03 shows the counts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import torch
 from torch import nn
 
-from .layers import ChannelConv, PatchEmbed, SpatialConv, same_padding
+from .layers import ChannelConv, PatchEmbed, SpatialConv, parameter_counts, same_padding
 from .spectral import smooth_filters
 
 REGIMES = ("full", "chans", "space")
@@ -130,6 +132,25 @@ def regime_table(models: dict[str, nn.Module]) -> str:
     return "\n".join(lines)
 
 
+def parameter_count_rows(
+    channels: Sequence[int], kernel_sizes: Sequence[int], multipliers: Sequence[int]
+) -> list[tuple]:
+    """Eqs. 1-3 per (c, k, d), d = k² added: dense, separable and pointwise weights, sep/dense.
+
+    Counts the weights of real modules and raises if they disagree with Eq. 1 or Eq. 2.
+    """
+    rows = []
+    for c in channels:
+        for k in kernel_sizes:
+            for d in sorted(set(multipliers) | {k * k}):
+                n = parameter_counts(c, c, k, d)
+                if n["dense"] != n["eq1"] or n["separable"] != n["eq2"]:
+                    raise RuntimeError(f"module weights disagree with Eqs. 1-2 at {c=}, {k=}, {d=}")
+                counts = (n["dense"], n["separable"], n["pointwise"])
+                rows.append((c, k, d, *(f"{x:,}" for x in counts), f"{counts[1] / counts[0]:.2f}"))
+    return rows
+
+
 def span_rank(bank: torch.Tensor) -> int:
     """Rank of a channel's d frozen k×k filters as vectors in R^(k²): k² means they span all."""
     return int(torch.linalg.matrix_rank(bank.reshape(bank.shape[0], -1).double()).item())
@@ -170,3 +191,17 @@ def verify_freezing(model: nn.Module, in_channels: int = 3, size: int = 16) -> d
         else:
             counts["frozen_unchanged"] += same
     return counts
+
+
+def freezing_rows(models: Mapping[str, nn.Module], in_channels: int = 3) -> list[tuple[str, ...]]:
+    """One SGD step per named model: frozen tensors unchanged, learned tensors moved, ok or FAIL.
+
+    The models are modified (verify_freezing): pass throw-away ones.
+    """
+    rows = []
+    for name, model in models.items():
+        c = verify_freezing(model, in_channels=in_channels)
+        ok = c["frozen_unchanged"] == c["frozen"] and c["learned_moved"] == c["learned"]
+        rows.append((name, f"{c['frozen_unchanged']}/{c['frozen']}",
+                     f"{c['learned_moved']}/{c['learned']}", "ok" if ok else "FAIL"))  # fmt: skip
+    return rows

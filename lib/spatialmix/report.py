@@ -1,20 +1,29 @@
-"""Plain-text tables: every figure prints the numbers it plots, since nbval compares text.
+"""What the chapters print: tables of runs from results.frame, and every verdict as text.
 
-Also what a partial store means for a chapter: which runs are missing, the command that fills
-them, and verdicts that wait for those runs instead of being computed from half the data.
+Every figure prints the numbers it plots, since nbval compares text (text.table). Also what a
+partial store means for a chapter: which runs are missing, the command that fills them, and
+verdicts that wait for those runs instead of being computed from half the data.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .claims import Verdict, evaluate, mean_sd
-from .regimes import REGIMES
+import pandas as pd
+
+from .claims import CLAIMS, Verdict, evaluate, mean_sd
+from .experiments import resnet
+from .models import build_model
+from .regimes import REGIMES, count_trainable
+from .scales import compute_fraction, preset
+from .text import table
 
 if TYPE_CHECKING:
+    from .records import Record
     from .results import RunConfig
 
 NOT_EVALUATED = "not evaluated: missing runs"  # a verdict whose runs are not all in the store
@@ -33,18 +42,9 @@ def num(value: float | None, spec: str = ".1f", scale: float = 1.0) -> str:
     return "–" if value is None else format(value * scale, spec)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Format rows as a fixed-width text table with a rule under the header."""
-    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def _absent(
     cfgs: Sequence[RunConfig],
-    records: Sequence[dict | None],
+    records: Sequence[Record | None],
     regimes: Iterable[str] | None = None,
     dataset: str | None = None,
 ) -> list[RunConfig]:
@@ -58,7 +58,7 @@ def verdict(
     claim_id: str,
     data: object,
     cfgs: Sequence[RunConfig],
-    records: Sequence[dict | None],
+    records: Sequence[Record | None],
     regimes: Iterable[str] | None = None,
     dataset: str | None = None,
 ) -> Verdict:
@@ -143,7 +143,7 @@ def fill_command(
 
 def missing_runs(
     cfgs: Sequence[RunConfig],
-    records: Sequence[dict | None],
+    records: Sequence[Record | None],
     chapter: str,
     scale: str,
     label: str = "",
@@ -179,3 +179,232 @@ def custom_shape_note(cfgs: Sequence[RunConfig]) -> str:
         f"scale 'paper' with {fields}: these runs are stored as scale 'custom', never as "
         "'paper'; pass the paper's values to reproduce its runs"
     )
+
+
+# --- verdicts as text: the scoreboard's lines and every chapter's verdict table ---------------
+
+
+def _pts(x: float) -> str:
+    return f"{x * 100:+.1f}"
+
+
+def _sd(x: float) -> str:
+    return f"{x * 100:.1f}"
+
+
+def _fig1(m: Mapping) -> str:
+    return "; ".join(
+        f"{k}: {v['count_lo']} → {v['count_hi']} filters, coverage {_pts(v['gain'])} ± "
+        f"{_sd(v['spread'])} points of the plane"
+        for k, v in m.items()
+    )
+
+
+def _regimes(unit: str) -> Callable[[Mapping], str]:
+    def fmt(m: Mapping) -> str:
+        per = "; ".join(f"{unit}{d} {_pts(v['full_minus_chans'])} / {_pts(v['full_minus_space'])}"
+                        f" ± {_sd(v['spread'])}" for d, v in m.items())  # fmt: skip
+        return f"full − chans / full − space: {per} points"
+
+    return fmt
+
+
+def _fig3_order(m: Mapping) -> str:
+    steps = "; ".join(f"{k} {_pts(v['difference'])} ± {_sd(v['spread'])}" for k, v in m.items())
+    return f"{steps} points"
+
+
+def _fig3_same(m: Mapping) -> str:
+    return f"Different − Same {_pts(m['difference'])} ± {_sd(m['spread'])} points"
+
+
+def _fig4(m: Mapping) -> str:
+    lo, hi = m["narrowest"], m["widest"]
+    gaps = {int(w): g for w, g in m["gaps"].items()}
+    return (f"full − chans at w={lo} {_pts(gaps[lo])}, at w={hi} {_pts(gaps[hi])}: closes by "
+            f"{_pts(m['closing'])} ± {_sd(m['spread'])} points")  # fmt: skip
+
+
+def _fig6(m: Mapping) -> str:
+    return f"chans − full {_pts(m['chans_minus_full'])} ± {_sd(m['spread'])} points"
+
+
+def _fig10(m: Mapping) -> str:
+    return (f"PSNR full {m['full']:.2f}, chans {m['chans']:.2f}, baseline {m['baseline']:.2f} dB; "
+            f"margin {m['margin']:+.2f} ± {m['spread']:.2f} dB")  # fmt: skip
+
+
+# claim id -> what its Verdict.measured says, in one line: the difference the claim rests on and
+# the seed-to-seed spread it is compared with (the verdict is inconclusive within ± spread)
+FORMATS: dict[str, Callable[[Mapping], str]] = {
+    "fig1_coverage_grows": _fig1,
+    "fig2_chans_close_to_full": _regimes("n="),
+    "fig3_bank_order": _fig3_order,
+    "fig3_same_matches_different": _fig3_same,
+    "fig5_chans_close_to_full": _regimes("depth "),
+    "fig6_chans_more_robust": _fig6,
+    "fig6_gap_gone_adversarial": _fig6,
+    "fig10_chans_unshuffles": _fig10,
+    "fig4_gap_closes": _fig4,
+}
+
+
+def measured_text(verdict: Verdict) -> str:
+    """What a verdict's measurement says, in one line (e.g. "full − chans ... ± ... points")."""
+    return FORMATS[verdict.claim](verdict.measured)
+
+
+def _parts(verdict: Verdict) -> list[Verdict]:
+    """A verdict measured per part (depth, comparison) as one verdict per part, else none."""
+    m = verdict.measured
+    if m and all(isinstance(v, Mapping) and "status" in v for v in m.values()):
+        return [Verdict(verdict.claim, v["status"], {k: v}) for k, v in m.items()]
+    return []
+
+
+def verdict_table(verdicts: Mapping[str, Verdict] | Iterable[tuple[str, Verdict]]) -> str:
+    """Every verdict of a chapter as one table: label, figure, measured ± spread, verdict.
+
+    verdicts: label -> Verdict, or (label, Verdict) pairs. A claim tested per depth or per
+    comparison gets a row per part, then a row with its overall verdict.
+    """
+    pairs = list(verdicts.items() if isinstance(verdicts, Mapping) else verdicts)
+    rows = []
+    for label, v in pairs:
+        figure, parts = CLAIMS[v.claim].figure, _parts(v)
+        rows += [(label, figure, measured_text(p), p.status) for p in parts]
+        measured = "overall" if parts else measured_text(v) if v.measured else "–"
+        rows.append((label, figure, measured, v.status))
+    return table(["", "figure", "measured (± seed spread)", "verdict"], rows)
+
+
+# --- tables of runs: select and group results.frame(...) -------------------------------------
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (keys stay hashable and JSON-ready)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def groups(
+    df: pd.DataFrame, metric: str, by: Sequence[str], **where: object
+) -> dict[object, list[float]]:
+    """One metric's values per group, seeds in order: {values of `by`: [per seed]}.
+
+    Keys are tuples of the `by` columns' values; a single column gives bare values, and no
+    column the key () (every run in one group).
+
+    df is results.frame(...); `where` selects rows by column value, e.g. eps_label="1/255".
+    """
+    rows = df[df["metric"] == metric]
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    out: dict[object, list[float]] = {}
+    for _, row in rows.sort_values([*by, "seed"], kind="stable").iterrows():
+        key = tuple(_plain(row[c]) for c in by)
+        out.setdefault(key[0] if len(by) == 1 else key, []).append(float(row["value"]))
+    return out
+
+
+def attack_groups(
+    df: pd.DataFrame, eps_label: str, training: str = ""
+) -> dict[tuple[str, str, int], list[float]]:
+    """Clean, FGSM and PGD accuracy at one radius by (condition, regime, depth n).
+
+    Conditions are "clean", "FGSM" and e.g. "PGD-2", each followed by ", <training>" when given
+    (e.g. "PGD-2, FGSM-trained"). Depths stay apart: they are never pooled as if seeds.
+    """
+    suffix = f", {training}" if training else ""
+    pgds = sorted({m for m in df["metric"].unique() if str(m).startswith("pgd")})
+    names = {"attack_clean": "clean", "fgsm": "FGSM", **{p: p.upper().replace("PGD", "PGD-")
+                                                           for p in pgds}}  # fmt: skip
+    out = {}
+    for metric, name in names.items():
+        where = {} if metric == "attack_clean" else {"eps_label": eps_label}
+        for (regime, n), values in groups(df, metric, ("regime", "depth"), **where).items():
+            out[name + suffix, regime, n] = values
+    return out
+
+
+METRIC_LABELS = {"test_acc": "test accuracy", "test_psnr": "test PSNR (dB)"}
+
+
+def mean_table(df: pd.DataFrame, metric: str, by: Sequence[str], percent: bool = True) -> str:
+    """A table of one metric, mean ± sd (n) per group of `by` columns."""
+    rows = [(*(k if len(by) > 1 else (k,)), mean_sd_text(v, percent=percent))
+            for k, v in groups(df, metric, by).items()]  # fmt: skip
+    return table([*by, f"{METRIC_LABELS.get(metric, metric)}{' %' if percent else ''}"], rows)
+
+
+def run_costs(df: pd.DataFrame, by: Sequence[str]) -> str:
+    """What the runs cost: per group, runs, test accuracy, train img/s and s per run, where."""
+    acc, speed = groups(df, "test_acc", by), groups(df, "img_per_s", by)
+    seconds = groups(df, "train_seconds", by)
+    where = df.drop_duplicates("key").groupby(list(by))
+    device = {_key(k, by): ", ".join(sorted(set(g["device"].astype(str)))) for k, g in where}
+    threads = {_key(k, by): "/".join(sorted(set(g["threads"].astype(str)))) for k, g in where}
+    rows = [(*(k if len(by) > 1 else (k,)), len(a), mean_sd_text(a, percent=True),
+             f"{statistics.fmean(speed[k]):.0f}", f"{statistics.fmean(seconds[k]):.0f}",
+             device[k], threads[k]) for k, a in acc.items()]  # fmt: skip
+    head = [*by, "runs", "test accuracy %", "train img/s", "train s/run", "device", "threads"]
+    return table(head, rows)
+
+
+def _key(k: object, by: Sequence[str]) -> object:
+    k = tuple(_plain(v) for v in (k if isinstance(k, tuple) else (k,)))
+    return k if len(by) > 1 else k[0]
+
+
+def scale_table(family: str, scale: str, dataset: str) -> str:
+    """A scale's data sizes and recipe, and its share of the paper's training compute."""
+    p, fraction = preset(family, scale), compute_fraction(family, scale, dataset)
+    head = ["scale", "train images", "test images", "attacked", "epochs", "batch", "lr",
+            "of paper compute"]  # fmt: skip
+    row = (scale, p["n_train"] or "all", p["n_test"] or "all", p["n_attack"], p["epochs"],
+           p["batch_size"], p["lr"], f"{fraction:.2%}")  # fmt: skip
+    return table(head, [row])
+
+
+def depth_table(acc: Mapping[tuple[str, str, int], Sequence[float]], data: Mapping) -> str:
+    """Fig. 2's numbers: per dataset, depth n and regime, learned parameters and accuracy."""
+    rows = []
+    for (name, regime, n), accs in sorted(acc.items(), key=lambda kv: (kv[0][0], kv[0][2])):
+        d = data[name]
+        model = build_model(resnet(regime, n, imagenet=name == "imagenet"), len(d.classes),
+                            d.x_train.shape[1])  # fmt: skip
+        learned = f"{count_trainable(model):,}"
+        rows.append((name, n, 6 * n + 2, regime, learned, mean_sd_text(accs, percent=True)))
+    return table(["dataset", "n", "layers", "regime", "learned params", "test accuracy %"], rows)
+
+
+def spectra_table(df: pd.DataFrame) -> str:
+    """Per regime and spatial layer (in depth order): coverage and high-frequency energy."""
+    rows = []
+    for regime in sorted(df["regime"].unique()):
+        sel = df[df["regime"] == regime]
+        cov = sel[sel["metric"] == "coverage"]["value"].tolist()
+        hf = sel[sel["metric"] == "hf_fraction"]["value"].tolist()
+        rows += [
+            (regime, i + 1, f"{c:.3f}", f"{h:.3f}")
+            for i, (c, h) in enumerate(zip(cov, hf, strict=True))
+        ]
+    return table(["regime", "layer", "coverage", "high-frequency energy"], rows)
+
+
+def psnr_groups(df: pd.DataFrame) -> dict[str, dict[str, list[float]]]:
+    """Fig. 10: test PSNR per dataset and regime, with the two do-nothing baselines and the
+    better of them per run ("baseline")."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for name in df["dataset"].unique() if len(df) else []:
+        sel = df[df["dataset"] == name]
+        by = {**groups(sel, "test_psnr", ("regime",)), "input": groups(sel, "input_psnr", ())[()],
+              "constant": groups(sel, "constant_psnr", ())[()]}  # fmt: skip
+        by["baseline"] = [max(a, b) for a, b in zip(by["input"], by["constant"], strict=True)]
+        out[str(name)] = by
+    return out
+
+
+def sample_size(df: pd.DataFrame, metric: str) -> int:
+    """How many images a metric was measured on (the largest n among the runs; 0 if none)."""
+    n = df.loc[df["metric"] == metric, "n"] if len(df) else []
+    return int(max(n)) if len(n) else 0

@@ -2,8 +2,10 @@
 
 One run = one model, one seed, one regime: trained once, then evaluated for everything the book
 needs (clean accuracy, FGSM/PGD, filter spectra, reconstructions). Its record is one JSON file
-`<store>/<experiment>/<key>.json`, keyed by the sha256 of the resolved config, which includes the
-dataset's source and fingerprint and the scale. Chapters never know whether they trained.
+`<store>/<experiment>/<key>.json` (records.py), keyed by the sha256 of what changes the trained
+weights, which includes the dataset's source and fingerprint and the scale. Each evaluation is
+keyed apart inside the record, and one the record lacks is measured from the run's kept weights.
+Chapters never know whether they trained; they read records as a table (frame).
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 
 try:
@@ -30,17 +33,30 @@ except ImportError:  # Windows: no flock, so concurrent runs of one record are n
 
 from .accel import want_compile
 from .datasets import DATASETS, Dataset, load_dataset
-from .evaluation import evaluate_run, make_loaders
+from .evaluation import (
+    N_RECONSTRUCTIONS,
+    Attacks,
+    Clean,
+    Evaluation,
+    Reconstructions,
+    Spectra,
+    Target,
+    make_train_loader,
+    permutation_for,
+)
 from .models import ModelConfig, build_model
 from .provenance import peak_rss_mb, provenance, resolve_device
+from .records import RECORD_FIELDS, SCHEMA, DataSpec, Evaluated, Record, RunSpec
 from .scales import AUGMENT, SCALES, preset, shape_changes
-from .train import TrainConfig, train
+from .train import TrainConfig, save_atomically, train
 
-SCHEMA = 1
-RECORD_FIELDS = ("schema", "key", "config", "metrics", "history", "artefacts", "provenance")
 _TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 # what an experiment is, not how big it is: changing these keeps the scale (still in the key)
 RECIPE_KNOBS = {"adv_eps"}
+# what is measured on a trained run: in its evaluations' keys, never in its training key
+EVAL_KNOBS = {"n_test", "n_attack", "attack_eps", "pgd_steps", "pgd_step"}
+SPECTRA_SIZE = 64  # FFT size coverage is measured at
+ENVELOPE_SIZE = 32  # stored envelopes are small: enough to draw Fig. 9, cheap to commit
 
 
 class MissingRecordError(LookupError):
@@ -99,7 +115,8 @@ class RunConfig:
         base = preset(self.model.arch, self.scale)
         base["augment"] = "none" if self.model.arch == "unshuffle" else AUGMENT[self.dataset]
         merged = {**base, **self.overrides}
-        changed = any(merged[k] != base[k] for k in self.overrides if k not in RECIPE_KNOBS)
+        knobs = RECIPE_KNOBS | EVAL_KNOBS
+        changed = any(merged[k] != base[k] for k in self.overrides if k not in knobs)
         changed |= self.scale == "paper" and bool(self.shape_changes())
         return merged, ("custom" if changed else self.scale)
 
@@ -108,45 +125,27 @@ class RunConfig:
         model = dataclasses.asdict(self.model)
         return shape_changes(self.model.arch, self.dataset, model)
 
-    def resolve(self, data: Dataset) -> dict:
-        """Return the canonical description of this run: every field that changes its result."""
+    def spec(self, data: Dataset) -> RunSpec:
+        """Return the typed description of what this run trains: its record's key hashes it."""
         s, scale = self.settings()
-        is_mixer = self.model.arch != "sep_resnet"
-        return {
-            "schema": SCHEMA,
-            "experiment": self.experiment,
-            "scale": scale,
-            "preset": self.scale,
-            "seed": self.seed,
-            "model": dataclasses.asdict(self.model),
-            "data": {
-                "name": data.name,
-                "source": data.source,
-                "fingerprint": data.fingerprint,
-                "n_train": s["n_train"],
-                "n_test": s["n_test"],
-                "subset_seed": s["subset_seed"],
-                "perm_seed": s["perm_seed"] if self.model.arch == "unshuffle" else None,
-            },  # fmt: skip
-            "train": {k: s[k] for k in sorted(_TRAIN_FIELDS)},
-            "eval": {
-                "n_attack": s["n_attack"],
-                "attack_eps": list(s["attack_eps"]),
-                "pgd_steps": s["pgd_steps"],
-                "envelopes": is_mixer,
-            },  # fmt: skip
-        }
+        train = TrainConfig(**{k: s[k] for k in _TRAIN_FIELDS})
+        perm_seed = s["perm_seed"] if self.model.arch == "unshuffle" else None
+        data_spec = DataSpec(data.name, data.source, data.fingerprint, s["n_train"],
+                             s["subset_seed"], perm_seed)  # fmt: skip
+        return RunSpec(self.experiment, scale, self.scale, self.seed, self.model, data_spec, train)
 
-
-def config_key(resolved: dict) -> str:
-    """Return the first 20 hex digits of sha256 over the canonical JSON of a resolved config.
-
-    The experiment (the store's folder) is left out: one trained model serves every figure of
-    its chapter, e.g. the full n = 2 run is a point of Fig. 2 and the reference of Fig. 3.
-    """
-    keyed = {k: v for k, v in resolved.items() if k != "experiment"}
-    text = json.dumps(keyed, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    def evaluations(self) -> tuple[Evaluation, ...]:
+        """What the book measures on this run, from the scale's preset (keyed apart from it)."""
+        s, _ = self.settings()
+        arch = self.model.arch
+        evals: list[Evaluation] = [Clean(s["n_test"], s["subset_seed"])]
+        if s["n_attack"] and arch != "unshuffle":
+            evals.append(Attacks(tuple(s["attack_eps"]), s["n_attack"], s["n_test"],
+                                 s["pgd_steps"], s["pgd_step"], s["subset_seed"]))  # fmt: skip
+        evals.append(Spectra(SPECTRA_SIZE, ENVELOPE_SIZE if arch != "sep_resnet" else 0))
+        if arch == "unshuffle":
+            evals.append(Reconstructions(N_RECONSTRUCTIONS, s["n_test"], s["subset_seed"]))
+        return tuple(evals)
 
 
 def repo_root() -> Path:
@@ -192,46 +191,6 @@ def read_json(path: Path, what: str = "file", fix: str = "") -> Any:
         raise RecordError(
             f"cannot read {what} {path}: it is truncated or not valid JSON ({exc}); {fix}."
         ) from exc
-
-
-def read_record(path: Path) -> dict:
-    """Read and check one record; a torn, hand-edited or other-schema file raises RecordError."""
-    path = Path(path)
-    fix = f"delete it to re-train, or restore it with `git checkout -- {path}`"
-    record = read_json(path, "record", fix)
-    if not isinstance(record, dict) or set(RECORD_FIELDS) - set(record):
-        missing = set(RECORD_FIELDS) - set(record if isinstance(record, dict) else {})
-        raise RecordError(f"record {path} lacks fields {missing}; {fix}.")
-    _check_schema(path, record["schema"])
-    _check_key(path, record)
-    return record
-
-
-def _check_schema(path: Path, schema: object) -> None:
-    """Raise RecordError unless a record's schema is the one this code reads."""
-    if isinstance(schema, int) and schema > SCHEMA:
-        raise RecordError(
-            f"record {path} was written by a newer version of spatialmix (schema {schema}, "
-            f"this code reads {SCHEMA}): update the code (git pull) to read it."
-        )
-    if schema != SCHEMA:
-        raise RecordError(
-            f"record {path} has schema {schema}, this code writes {SCHEMA}: "
-            "re-run it (delete the file) or check out the code that wrote it."
-        )
-
-
-def _check_key(path: Path, record: dict) -> None:
-    """Raise RecordError if a record's key matches neither its file name nor its config."""
-    config = record["config"]
-    derived = config_key(config) if isinstance(config, dict) else None
-    if record["key"] == path.stem == derived:
-        return
-    raise RecordError(
-        f"record {path} was edited by hand: its config no longer matches its key (file name "
-        f"{path.stem}, stored key {record['key']}, key of its config {derived}). Restore it "
-        f"with `git checkout -- {path}`, or delete it to re-train."
-    )
 
 
 def write_atomically(path: Path, record: dict) -> None:
@@ -291,11 +250,74 @@ def _warn_no_lock() -> None:
     )
 
 
-def record_path(cfg: RunConfig, data: Dataset | None = None) -> tuple[Path, dict]:
-    """Return (where cfg's record lives, its resolved config)."""
+def read_record(path: Path) -> Record:
+    """Read and check one record; a torn, hand-edited or other-schema file raises RecordError."""
+    path = Path(path)
+    fix = f"delete it to re-train, or restore it with `git checkout -- {path}`"
+    raw = read_json(path, "record", fix)
+    if not isinstance(raw, dict) or set(RECORD_FIELDS) - set(raw):
+        missing = set(RECORD_FIELDS) - set(raw if isinstance(raw, dict) else {})
+        if isinstance(raw, dict) and raw.get("schema") == 1:
+            missing = set()  # the schema check below says what to do
+        else:
+            raise RecordError(f"record {path} lacks fields {sorted(missing)}; {fix}.")
+    _check_schema(path, raw["schema"])
+    try:
+        record = Record.from_json(raw)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise RecordError(f"record {path} does not parse ({exc!r}); {fix}.") from exc
+    _check_keys(path, raw, record)
+    return record
+
+
+def _check_schema(path: Path, schema: object) -> None:
+    """Raise RecordError unless a record's schema is the one this code reads."""
+    if isinstance(schema, int) and schema > SCHEMA:
+        raise RecordError(
+            f"record {path} was written by a newer version of spatialmix (schema {schema}, "
+            f"this code reads {SCHEMA}): update the code (git pull) to read it."
+        )
+    if schema != SCHEMA:
+        raise RecordError(
+            f"record {path} has schema {schema}, this code reads {SCHEMA}: migrate the store "
+            "with `python -m spatialmix.migrate` (nothing is retrained), or delete the "
+            "file to re-train it."
+        )
+
+
+def _check_keys(path: Path, raw: dict, record: Record) -> None:
+    """Raise RecordError if the run's key or an evaluation's key does not match its content."""
+    if not raw["key"] == path.stem == record.key:
+        raise RecordError(
+            f"record {path} was edited by hand: its config no longer matches its key (file name "
+            f"{path.stem}, stored key {raw['key']}, key of its config {record.key}). Restore it "
+            f"with `git checkout -- {path}`, or delete it to re-train."
+        )
+    for name, evaluated in record.evals.items():
+        if name != evaluated.spec.key:
+            raise RecordError(
+                f"record {path}: evaluation {name} was edited by hand (its settings give key "
+                f"{evaluated.spec.key}). Restore it with `git checkout -- {path}`, or delete "
+                "that entry to measure it again."
+            )
+
+
+def record_path(cfg: RunConfig, data: Dataset | None = None) -> tuple[Path, RunSpec]:
+    """Return (where cfg's record lives, its RunSpec)."""
     data = data if data is not None else load_dataset(cfg.dataset)
-    resolved = cfg.resolve(data)
-    return store_dir() / cfg.experiment / f"{config_key(resolved)}.json", resolved
+    spec = cfg.spec(data)
+    return store_dir() / cfg.experiment / f"{spec.key}.json", spec
+
+
+def weights_path(spec: RunSpec) -> Path:
+    """Where a finished run's weights are kept (git-ignored): later evaluations load them."""
+    return checkpoint_dir() / spec.experiment / f"{spec.key}.final.pt"
+
+
+def missing_evaluations(record: Record | None, cfg: RunConfig) -> list[Evaluation]:
+    """The evaluations cfg asks for that the record lacks (all of them without a record)."""
+    wanted = cfg.evaluations()
+    return list(wanted) if record is None else [e for e in wanted if e.key not in record.evals]
 
 
 def run(
@@ -304,61 +326,132 @@ def run(
     progress: bool = True,
     max_steps: int | None = None,
     data_dir: str | Path | None = None,
-) -> dict:
-    """Return the record for cfg from the store, training, evaluating and storing it if absent.
+) -> Record:
+    """Return the record for cfg, training and evaluating it first if the store lacks it.
 
+    A stored run that lacks one of cfg's evaluations (a wider ε list, say) is evaluated from its
+    kept weights and nothing is retrained; only if the weights are gone is it trained again.
     Training holds a per-record lock, so the same missing record asked for by two processes at
     once (two terminals, two GPUs on one store) is trained once; the second waits, then reads it.
     """
     data = load_dataset(cfg.dataset, data_dir)
-    path, resolved = record_path(cfg, data)
-    if path.exists():
-        return read_record(path)
+    path, spec = record_path(cfg, data)
+    record = read_record(path) if path.exists() else None
+    missing = missing_evaluations(record, cfg)
+    if not missing:
+        return record
     if store_is_readonly():
+        what = "no record for this run" if record is None else (
+            f"the run's record lacks evaluation(s) {[e.key for e in missing]}")  # fmt: skip
+        config = json.dumps(spec.to_json(), sort_keys=True)
         raise MissingRecordError(
-            f"no record for this run in the read-only store ({path}); run the chapter without "
-            f"SPATIALMIX_READONLY to train it. Config: {json.dumps(resolved, sort_keys=True)}"
+            f"{what} in the read-only store ({path}); run the chapter without "
+            f"SPATIALMIX_READONLY to compute it. Config: {config}"
         )
-    with record_lock(path):  # another process may be training this very record
-        if path.exists():
-            return read_record(path)
-        record = train_and_evaluate(resolved, data, device, progress, max_steps)
-        write_atomically(path, record)
+    with record_lock(path):  # another process may be training or evaluating this very record
+        record = read_record(path) if path.exists() else None
+        missing = missing_evaluations(record, cfg)
+        if not missing:
+            return record
+        if record is not None and _weights_match(record):
+            record = evaluate_stored(record, missing, data, device)
+        else:  # no record, or its weights are gone: train (again), then measure everything
+            record = train_and_evaluate(spec, cfg.evaluations(), data, device, progress, max_steps)
+        write_atomically(path, record.to_json())
     return record
 
 
+def _weights_match(record: Record) -> bool:
+    """True if the run's kept weights exist and are the ones its record was trained to."""
+    path = weights_path(record.spec)
+    if not path.exists():
+        return False
+    stored = record.provenance.get("weights_sha256")
+    return stored is None or stored == file_sha256(path)
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _target(spec: RunSpec, data: Dataset, dev: torch.device) -> Target:
+    """The untrained model of a run (its random filters drawn from its seed), on dev."""
+    torch.manual_seed(spec.seed)  # the random filters are drawn here (PAPER.md)
+    model = build_model(spec.model, len(data.classes), data.x_train.shape[1], data.mean,
+                        data.std)  # fmt: skip
+    model = model.to(dev, memory_format=torch.channels_last)
+    return Target(model, spec.task, data, dev, permutation_for(data, spec.data.perm_seed))
+
+
+def measure(
+    target: Target, evaluations: Iterable[Evaluation], dev: torch.device
+) -> dict[str, Evaluated]:
+    """Run each evaluation on a trained target, with its own provenance and time."""
+    out = {}
+    for spec in evaluations:
+        started = time.perf_counter()
+        metrics, artefacts = spec.measure(target)
+        prov = {**provenance(dev), "seconds": time.perf_counter() - started}
+        out[spec.key] = Evaluated(spec, metrics, artefacts, prov)
+    return out
+
+
+def evaluate_stored(
+    record: Record, evaluations: Iterable[Evaluation], data: Dataset, device: str
+) -> Record:
+    """Add evaluations to a stored run from its kept weights: nothing is trained."""
+    dev = resolve_device(device)
+    target = _target(record.spec, data, dev)
+    state = torch.load(weights_path(record.spec), map_location=dev, weights_only=True)
+    target.model.load_state_dict(state)
+    return dataclasses.replace(record, evals={**record.evals, **measure(target, evaluations, dev)})
+
+
 def train_and_evaluate(
-    resolved: dict, data: Dataset, device: str, progress: bool, max_steps: int | None
-) -> dict:
-    """Train the run `resolved` describes (resuming its checkpoint), then evaluate everything."""
-    key = config_key(resolved)
+    spec: RunSpec,
+    evaluations: Iterable[Evaluation],
+    data: Dataset,
+    device: str,
+    progress: bool,
+    max_steps: int | None,
+) -> Record:
+    """Train the run `spec` describes (resuming its checkpoint), then run every evaluation.
+
+    Every epoch logs the clean test metric of the first Clean evaluation (the accuracy curve).
+    """
+    evaluations = list(evaluations)
     dev = resolve_device(device)
     started = time.perf_counter()
-    torch.manual_seed(resolved["seed"])  # the random filters are drawn here (PAPER.md)
-    model = build_model(ModelConfig(**resolved["model"]), len(data.classes),
-                        data.x_train.shape[1], data.mean, data.std)  # fmt: skip
-    model = model.to(dev, memory_format=torch.channels_last)
-    cfg = TrainConfig(**resolved["train"])
-    train_loader, test_loader, perm = make_loaders(resolved, data, dev)
-    ckpt = checkpoint_dir() / resolved["experiment"] / f"{key}.pt"
-    task = "unshuffle" if resolved["model"]["arch"] == "unshuffle" else "classify"
-    compiled = want_compile(resolved["model"]["arch"], cfg.epochs * len(train_loader))
-    out = train(model, train_loader, cfg, task, perm, ckpt, max_steps=max_steps, progress=progress,
-                compile=compiled)  # fmt: skip
+    target = _target(spec, data, dev)
+    cfg, d = spec.train, spec.data
+    loader = make_train_loader(data, d.n_train, d.subset_seed, cfg.batch_size, cfg.augment,
+                               spec.seed, dev)  # fmt: skip
+    curve = next((e for e in evaluations if isinstance(e, Clean)), None)
+    ckpt = checkpoint_dir() / spec.experiment / f"{spec.key}.pt"
+    compiled = want_compile(spec.model.arch, cfg.epochs * len(loader))
+    out = train(target.model, loader, cfg, spec.task, target.perm, ckpt, max_steps=max_steps,
+                progress=progress, compile=compiled,
+                epoch_eval=curve and functools.partial(epoch_metrics, target, curve))  # fmt: skip
     if not out["completed"]:
         raise RunInterrupted(f"stopped at step {out['step']}; run again to resume from {ckpt}")
-    metrics, artefacts = evaluate_run(model, test_loader, resolved, task, perm)
-    torch.save(model.state_dict(), ckpt.with_suffix(".final.pt"))  # weights stay out of git
+    weights = weights_path(spec)
+    save_atomically(target.model.state_dict(), weights)  # weights stay out of git
     ckpt.unlink(missing_ok=True)
     prov = provenance(dev)
     prov.update(wall_seconds=time.perf_counter() - started, train_seconds=out["train_seconds"],
                 img_per_s=out["img_per_s"], compiled=out["compiled"],
-                peak_rss_mb=peak_rss_mb())  # fmt: skip
-    return {"schema": SCHEMA, "key": key, "config": resolved, "metrics": metrics,
-            "history": out["history"], "artefacts": artefacts, "provenance": prov}  # fmt: skip
+                peak_rss_mb=peak_rss_mb(), weights_sha256=file_sha256(weights))  # fmt: skip
+    return Record(spec, out["history"], prov, measure(target, evaluations, dev))
 
 
-def find_records(experiment: str) -> list[dict]:
+def epoch_metrics(target: Target, clean: Clean) -> dict:
+    """The test metric logged after each epoch: test_acc (or test_psnr) on the Clean subset."""
+    metrics, _ = clean.measure(target)
+    name = "test_psnr" if target.task == "unshuffle" else "test_acc"
+    return {name: metrics[name]}
+
+
+def find_records(experiment: str) -> list[Record]:
     """Return every readable record the store holds for an experiment, in file-name order.
 
     A record that cannot be read is skipped with a RecordWarning naming the file and the fix,
@@ -374,7 +467,86 @@ def find_records(experiment: str) -> list[dict]:
     return records
 
 
-def lookup(cfg: RunConfig, data_dir: str | Path | None = None) -> dict | None:
-    """Return cfg's record if the store holds one, else None; never trains."""
+def lookup(cfg: RunConfig, data_dir: str | Path | None = None) -> Record | None:
+    """Return cfg's record if the store holds one with every evaluation cfg asks for, else None.
+
+    Never trains or evaluates.
+    """
     path, _ = record_path(cfg, load_dataset(cfg.dataset, data_dir))
-    return read_record(path) if path.exists() else None
+    record = read_record(path) if path.exists() else None
+    return None if missing_evaluations(record, cfg) else record
+
+
+# the run's cost, from its training provenance, as metrics of the frame
+COST_METRICS = ("train_seconds", "img_per_s")
+
+
+_FIELDS = [f.name for c in (DataSpec, ModelConfig, TrainConfig) for f in dataclasses.fields(c)]
+RUN_COLUMNS = ("experiment", "key", "scale", "preset", "seed",
+               *("dataset" if f == "name" else f for f in _FIELDS),
+               "device", "threads", "cpu")  # fmt: skip
+METRIC_COLUMNS = ("metric", "value", "n", "eps", "eps_label", "pgd_step", "layer")
+
+
+def run_columns(record: Record) -> dict:
+    """Every config field of a run as a flat row: dataset, model, recipe, seed, scale, where."""
+    spec = record.spec
+    data = {("dataset" if k == "name" else k): v for k, v in dataclasses.asdict(spec.data).items()}
+    prov = record.provenance
+    return {"experiment": spec.experiment, "key": spec.key, "scale": spec.scale,
+            "preset": spec.preset, "seed": spec.seed, **data, **dataclasses.asdict(spec.model),
+            **dataclasses.asdict(spec.train), "device": prov.get("device"),
+            "threads": prov.get("threads"), "cpu": prov.get("cpu")}  # fmt: skip
+
+
+def metric_rows(record: Record) -> Iterator[dict]:
+    """One dict per metric of a record: metric, value, n, and eps or layer where they apply."""
+    for evaluated in record:
+        m, spec = evaluated.metrics, evaluated.spec
+        if isinstance(spec, Attacks):
+            yield {"metric": "attack_clean", "value": m["clean"], "n": m["n"]}
+            for name, by_eps in m.items():
+                if isinstance(by_eps, dict):
+                    for label, value in by_eps.items():
+                        eps = float(eval_eps(label))
+                        yield {"metric": name, "value": value, "n": m["n"], "eps": eps,
+                               "eps_label": label, "pgd_step": spec.pgd_step}  # fmt: skip
+        elif isinstance(spec, Spectra):
+            for row in evaluated.artefacts.get("layers", []):
+                for name in ("coverage", "hf_fraction"):
+                    yield {"metric": name, "value": row[name], "layer": row["layer"]}
+        else:
+            yield from (
+                {"metric": k, "value": v, "n": m.get("n")} for k, v in m.items() if k != "n"
+            )
+    for name in COST_METRICS:
+        if name in record.provenance:
+            yield {"metric": name, "value": record.provenance[name]}
+
+
+def eval_eps(label: str) -> float:
+    """Inverse of evaluation.eps_label: "1/255" -> 1/255."""
+    top, _, bottom = label.partition("/")
+    return float(top) / float(bottom or 1)
+
+
+def frame(records: Iterable[Record | None]) -> pd.DataFrame:
+    """The records as one long-form table: a row per run × metric, every config field a column.
+
+    Columns: the run's (run_columns), then metric, value, n (images it was measured on) and,
+    where they apply, eps / eps_label / pgd_step (attacks) and layer (spectra). Missing
+    records (None) are left out, and a record given twice (one run serving two figures) counts
+    once. Select with pandas, e.g. df[df.metric == "test_acc"].
+    """
+    unique = {r.key: r for r in records if r is not None}.values()
+    rows = [{**run_columns(r), **m} for r in unique for m in metric_rows(r)]
+    return pd.DataFrame(rows).reindex(columns=[*RUN_COLUMNS, *METRIC_COLUMNS])
+
+
+def history_frame(records: Iterable[Record | None]) -> pd.DataFrame:
+    """Training curves as a long-form table: a row per run × epoch × logged metric."""
+    unique = {r.key: r for r in records if r is not None}.values()
+    rows = [{**run_columns(r), "epoch": h["epoch"], "metric": k, "value": v}
+            for r in unique for h in r.history
+            for k, v in h.items() if k != "epoch"]  # fmt: skip
+    return pd.DataFrame(rows).reindex(columns=[*RUN_COLUMNS, "epoch", "metric", "value"])

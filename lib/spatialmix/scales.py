@@ -21,7 +21,7 @@ AUGMENT = {
     "mnist": "crop",
 }
 
-_EVAL = {"attack_eps": (1 / 255, 2 / 255, 4 / 255), "pgd_steps": 2}
+_EVAL = {"attack_eps": (1 / 255, 2 / 255, 4 / 255), "pgd_steps": 2, "pgd_step": 0.5}  # α = ε/2
 
 _RESNET = {  # He et al. 2016 family: SGD + momentum, weight decay 5e-4, batch 128
     "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from . import report
@@ -26,71 +26,6 @@ NOT_RUN = "not run yet"
 def verdicts_dir() -> Path:
     """Where the store keeps each chapter's verdicts: `<store>/verdicts/`."""
     return store_dir() / "verdicts"
-
-
-def _pts(x: float) -> str:
-    return f"{x * 100:+.1f}"
-
-
-def _sd(x: float) -> str:
-    return f"{x * 100:.1f}"
-
-
-def _fig1(m: Mapping) -> str:
-    return "; ".join(
-        f"{k}: {v['count_lo']} → {v['count_hi']} filters, coverage {_pts(v['gain'])} ± "
-        f"{_sd(v['spread'])} points of the plane"
-        for k, v in m.items()
-    )
-
-
-def _regimes(unit: str) -> Callable[[Mapping], str]:
-    def fmt(m: Mapping) -> str:
-        per = "; ".join(f"{unit}{d} {_pts(v['full_minus_chans'])} / {_pts(v['full_minus_space'])}"
-                        f" ± {_sd(v['spread'])}" for d, v in m.items())  # fmt: skip
-        return f"full − chans / full − space: {per} points"
-
-    return fmt
-
-
-def _fig3_order(m: Mapping) -> str:
-    steps = "; ".join(f"{k} {_pts(v['difference'])} ± {_sd(v['spread'])}" for k, v in m.items())
-    return f"{steps} points"
-
-
-def _fig3_same(m: Mapping) -> str:
-    return f"Different − Same {_pts(m['difference'])} ± {_sd(m['spread'])} points"
-
-
-def _fig4(m: Mapping) -> str:
-    lo, hi = m["narrowest"], m["widest"]
-    gaps = {int(w): g for w, g in m["gaps"].items()}
-    return (f"full − chans at w={lo} {_pts(gaps[lo])}, at w={hi} {_pts(gaps[hi])}: closes by "
-            f"{_pts(m['closing'])} ± {_sd(m['spread'])} points")  # fmt: skip
-
-
-def _fig6(m: Mapping) -> str:
-    return f"chans − full {_pts(m['chans_minus_full'])} ± {_sd(m['spread'])} points"
-
-
-def _fig10(m: Mapping) -> str:
-    return (f"PSNR full {m['full']:.2f}, chans {m['chans']:.2f}, baseline {m['baseline']:.2f} dB; "
-            f"margin {m['margin']:+.2f} ± {m['spread']:.2f} dB")  # fmt: skip
-
-
-# claim id -> what its Verdict.measured says, in one line: the difference the claim rests on and
-# the seed-to-seed spread it is compared with (the verdict is inconclusive within ± spread)
-FORMATS: dict[str, Callable[[Mapping], str]] = {
-    "fig1_coverage_grows": _fig1,
-    "fig2_chans_close_to_full": _regimes("n="),
-    "fig3_bank_order": _fig3_order,
-    "fig3_same_matches_different": _fig3_same,
-    "fig5_chans_close_to_full": _regimes("depth "),
-    "fig6_chans_more_robust": _fig6,
-    "fig6_gap_gone_adversarial": _fig6,
-    "fig10_chans_unshuffles": _fig10,
-    "fig4_gap_closes": _fig4,
-}
 
 
 def _data_of(label: str, context: Mapping[str, object]) -> str:
@@ -112,7 +47,7 @@ def measurement(verdict: Verdict, label: str, context: Mapping[str, object]) -> 
         return f"not evaluated: runs missing from the store ({where})"
     if not verdict.measured:
         return f"nothing measured ({where})"
-    return f"{FORMATS[verdict.claim](verdict.measured)} ({where})"
+    return f"{report.measured_text(verdict)} ({where})"
 
 
 def store_verdicts(

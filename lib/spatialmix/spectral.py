@@ -7,6 +7,7 @@ Frequencies are in cycles per pixel on a centred grid, so Nyquist is 0.5.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
@@ -107,3 +108,12 @@ def coverage_curve(
             for c in counts}
         for k in kernel_sizes
     }  # fmt: skip
+
+
+def coverage_gain_rows(measured: Mapping[int, Mapping[str, float]]) -> list[tuple]:
+    """Fig. 1's verdict per k: coverage with few and with many random filters, the gain, n."""
+    return [
+        (k, m["count_lo"], f"{m['coverage_lo']:.3f}", m["count_hi"], f"{m['coverage_hi']:.3f}",
+         f"{m['gain']:+.3f}", m["n"])
+        for k, m in measured.items()
+    ]  # fmt: skip

@@ -14,18 +14,26 @@ from .report import (
     MEMORY,
     TARGETS,
     allocator_rows,
+    allocator_table,
     format_rows,
     history_rows,
+    history_text,
     markdown_table,
+    measured_text,
+    profile_text,
     roofline_rows,
+    roofline_text,
     summary,
     target_rows,
+    targets_text,
+    throughput_table,
     with_iqr,
 )
 from .suite import SIZES, record_file, run_benchmark, run_history, stored_or_run
 
 __all__ = [
-    "MEMORY", "SIZES", "TARGETS", "allocator_rows", "format_rows", "history_rows",
-    "markdown_table", "record_file", "roofline_rows", "run_benchmark", "run_history",
-    "stored_or_run", "summary", "target_rows", "with_iqr",
+    "MEMORY", "SIZES", "TARGETS", "allocator_rows", "allocator_table", "format_rows",
+    "history_rows", "history_text", "markdown_table", "measured_text", "profile_text",
+    "record_file", "roofline_rows", "roofline_text", "run_benchmark", "run_history",
+    "stored_or_run", "summary", "target_rows", "targets_text", "throughput_table", "with_iqr",
 ]  # fmt: skip

@@ -7,6 +7,7 @@ from the machine, so the README and chapter 08 regenerate byte for byte from the
 from __future__ import annotations
 
 from ..provenance import isa_text
+from ..text import table
 
 # the issue's targets, fixed before anything was measured
 TARGETS = {"sep_resnet_ratio": 10.0, "convmixer_ratio": 2.0, "loader_overhead": 0.15,
@@ -220,3 +221,104 @@ def target_rows(result: dict, chapter_runs: list[dict] | None = None) -> list[di
                                  f"one kernel, {states}",
                      "met": c["peak_rss_mb"] <= TARGETS["run_peak_rss_mb"]})  # fmt: skip
     return rows
+
+
+# chapter 08's printed text: every table and sentence the chapter shows, read from the record
+
+
+def measured_text(result: dict) -> str:
+    """One line: when, where and how a benchmark record was measured."""
+    prov = result["provenance"]
+    return (f"measured {prov['date'][:10]} on {prov['cpu']}, {prov['threads']} threads, "
+            f"torch {prov['torch']}, batch {result['batch']}, "
+            f"median of {result['steps']} steps")  # fmt: skip
+
+
+def throughput_table(result: dict) -> str:
+    """The record's rows as img/s of the reference and ours, with the ratio and compiling."""
+    rows = result["rows"]
+    head = f"n = {rows[0]['steps']} timed steps per path and row, in {result['rounds']} rounds"
+    headers = ["model", "regime", "memory", "reference img/s", "ours eager", "ours img/s",
+               "ratio", "compiled"]  # fmt: skip
+    body = [[r["model"], r["regime"], r.get("allocator", "?"), with_iqr(r, "reference"),
+             f"{r['ours_eager']:.0f}", with_iqr(r, "ours"), f"{r['ratio']:.1f}×",
+             f"yes ({r['compile_seconds']:.0f} s once)" if r["compiled"] else "no"]
+            for r in rows]  # fmt: skip
+    return f"{head}\n{table(headers, body)}"
+
+
+def roofline_text(result: dict) -> str:
+    """The machine's peak, the sep-ResNet's bounds (roofline_rows) and the lowest one per state."""
+    peak = result["peak_gflops"]
+    threads = result["provenance"]["threads"]
+    lines = [f"practical peak in this run: dense conv {peak['conv']:.0f} GFLOP/s, matmul "
+             f"{peak['matmul']:.0f} GFLOP/s (fp32, {threads} threads)"]  # fmt: skip
+    bounds = roofline_rows(result)
+    headers = ["regime", "memory", "GFLOP per step", "ours ms", "achieved GFLOP/s",
+               "convs only ms", "ms at the peak", "ratio", "convs only", "ceiling"]  # fmt: skip
+    lines.append(table(headers, [
+        [r["regime"], r["allocator"], f"{r['gflop_per_step']:.1f}", f"{r['step_ms']:.0f}",
+         f"{r['achieved_gflops']:.0f}", f"{r['convs_only_ms']:.0f}", f"{r['at_peak_ms']:.0f}",
+         f"{r['ratio']:.1f}×", f"{r['convs_only_ratio']:.1f}×", f"{r['ceiling_ratio']:.1f}×"]
+        for r in bounds]))  # fmt: skip
+    for state in dict.fromkeys(r["allocator"] for r in bounds):
+        low = min((r for r in bounds if r["allocator"] == state),
+                  key=lambda r: r["convs_only_ratio"])  # fmt: skip
+        lines.append(f"\n{state}: lowest convs-only bound {low['convs_only_ratio']:.1f}× "
+                     f"({low['regime']}), target {TARGETS['sep_resnet_ratio']:.0f}×; BatchNorm "
+                     f"and ReLU take {1 - low['convs_only_ms'] / low['step_ms']:.0%} of our step "
+                     f"there")  # fmt: skip
+    return "\n".join(lines)
+
+
+def allocator_table(result: dict) -> str:
+    """img/s of both paths with glibc's default allocator and with freed memory kept."""
+    headers = ["model", "regime", "reference: default", "keep", "gain", "ours: default", "keep",
+               "gain"]  # fmt: skip
+    body = [[r["model"], r["regime"], f"{r['reference_default']:.0f}",
+             f"{r['reference_keep']:.0f}", f"{r['reference_gain']:.2f}×",
+             f"{r['ours_default']:.0f}", f"{r['ours_keep']:.0f}", f"{r['ours_gain']:.2f}×"]
+            for r in allocator_rows(result)]  # fmt: skip
+    return f"{table(headers, body)}\nimg/s, median of the timed steps; gain = keep / default"
+
+
+VERDICT = {True: "met", False: "NOT met", None: "not measured"}
+
+
+def targets_text(result: dict, timings: list[dict], timed: list[str]) -> str:
+    """The targets' verdicts (target_rows), the timed chapter runs and the summary sentences."""
+    rows = [[t["target"], t["measured"], VERDICT[t["met"]]] for t in target_rows(result, timings)]
+    lines = [table(["target", "measured", "verdict"], rows)]
+    for t in timings:
+        prov = t["provenance"]
+        lines.append(f"\nchapter {t['chapter']} from an empty store: "
+                     f"{t['wall_seconds'] / 60:.0f} min wall, {t['records_made']} runs, "
+                     f"{prov['threads']} threads, {prov['date'][:10]}; "
+                     f"{', '.join(MEMORY[a] for a in t.get('allocator', ['?']))}")  # fmt: skip
+    if not timings:
+        lines.append(f"\nno chapter of {timed} has a timed run from an empty store in this "
+                     f"results store")  # fmt: skip
+    return "\n".join([*lines, "", summary(result)])
+
+
+def history_text(history: list[dict]) -> str:
+    """Every stored run (history_rows) as a table of ratios, and how often the targets held."""
+    keys = list(history[-1]["ratios"])
+    sep, mix = TARGETS["sep_resnet_ratio"], TARGETS["convmixer_ratio"]
+    body = [[h["date"], h["timing"],
+             *[f"{h['ratios'][k]:.1f}×" if k in h["ratios"] else "—" for k in keys],
+             "met" if h["sep_met"] else "NOT met"] for h in history]  # fmt: skip
+    rows = table(["date (UTC)", "timing", *keys, f"sep ≥ {sep:.0f}×"], body)
+    n = len(history)
+    return (f"{rows}\n\nsep-ResNet ≥ {sep:.0f}× in every regime: met in "
+            f"{sum(h['sep_met'] for h in history)} of {n} runs; ConvMixer ≥ {mix:.0f}×: met in "
+            f"{sum(h['mixer_met'] for h in history)} of {n}")  # fmt: skip
+
+
+def profile_text(result: dict) -> str:
+    """Per profiled path: its operators with the most self CPU time, per step and as a share."""
+    blocks = []
+    for label, ops in result["profile"].items():
+        rows = [[o["op"], f"{o['ms_per_step']:.0f}", f"{o['share']:.0%}"] for o in ops]
+        blocks.append(f"{label}:\n{table(['operator', 'ms per step', 'share'], rows)}\n")
+    return "\n".join(blocks)
