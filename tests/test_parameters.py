@@ -47,7 +47,12 @@ REFUSED = [
         r"parameter freeze: got 'CHANS'; accepted: one of \['full', 'chans', "
         r"'space', 'all'\]\. names are lower case: 'chans'",
     ),
-    ("scale", "gpu", r"parameter scale: got 'gpu'; accepted: one of \['smoke', 'cpu', 'paper'\]"),
+    (
+        "scale",
+        "gpu",
+        r"parameter scale: got 'gpu'; accepted: one of \['smoke', 'quick', 'cpu', 'converged', "
+        r"'paper'\]",
+    ),
     (
         "depths",
         "[1, 2]",

@@ -297,3 +297,16 @@ def test_every_committed_record_passes_the_checks(experiment):
     assert paths, f"no committed records in {folder}"
     for path in paths:
         assert read_record(path).key == path.stem
+
+
+def test_converged_scale_resolves_per_dataset_values_and_attacks_both_steps():
+    from spatialmix import scales
+
+    assert scales.preset("sep_resnet", "converged", "fashion_mnist")["epochs"] == (
+        scales.EPOCHS_FASHION
+    )
+    assert scales.preset("sep_resnet", "converged", "cifar10")["epochs"] == scales.EPOCHS_CIFAR
+    cfg = RunConfig("unit", TINY["sep_resnet"], dataset="cifar10", scale="converged")
+    attacks = [e for e in cfg.evaluations() if isinstance(e, Attacks)]
+    assert [a.pgd_step for a in attacks] == [1.0, 0.5] and attacks[0].n_attack == 2000
+    assert next(e for e in cfg.evaluations() if isinstance(e, Clean)).n_test == 0  # all 10,000

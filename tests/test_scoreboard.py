@@ -47,10 +47,12 @@ def test_a_claim_without_verdicts_is_not_run_yet():
 
 VERDICTS = {
     "FGSM, n = 1": Verdict("fig6_chans_more_robust", "reproduced",
-                           {"chans_minus_full": 0.028, "spread": 0.011, "n": 2}),
+                           {"chans_minus_full": {"mean": 0.028, "lo": 0.011, "hi": 0.045,
+                                                 "n": 3}}),
     "PGD-2, n = 1": Verdict("fig6_chans_more_robust", report.NOT_EVALUATED, {}),
     "PGD-2, FGSM-trained, n = 1": Verdict("fig6_gap_gone_adversarial", "not reproduced",
-                                          {"chans_minus_full": -0.05, "spread": 0.01}),
+                                          {"chans_minus_full": {"mean": -0.05, "lo": -0.06,
+                                                                "hi": -0.04, "n": 3}}),
 }  # fmt: skip
 CONTEXT = {"scale": "smoke", "seeds": 2, "data": {"cifar10": "cifar10 (JPEG q75 copy)"}}
 
@@ -72,7 +74,7 @@ def test_store_verdicts_writes_the_statuses_it_is_given(store):
     ]
     text = {r["label"]: r["measurement"] for r in rows}
     assert text["FGSM, n = 1"] == (
-        "chans − full +2.8 ± 1.1 points (2 seeds, scale smoke, cifar10 (JPEG q75 copy))"
+        "chans − full +2.8 [+1.1, +4.5] points (2 seeds, scale smoke, cifar10 (JPEG q75 copy))"
     )
     assert text["PGD-2, n = 1"].startswith("not evaluated")
     page = scoreboard.page(scoreboard.load_records())

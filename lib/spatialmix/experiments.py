@@ -149,3 +149,51 @@ def gather(
     """
     regimes = set(regimes)
     return [run(c, device, progress) if c.model.regime in regimes else lookup(c) for c in cfgs]
+
+
+# --- grids: every run a set of figures needs at one scale, in the order a queue trains them ----
+
+# chapters 04 and 06 at the converged scale (issue 17): 3 seeds paired across regimes, Fig. 2 on
+# both datasets, Fig. 3 at n = 2, Fig. 4 at n = 1 on a 20,000-image subset (its widest model
+# costs 16× the narrow ones: the whole data would take hours per run), FGSM training at n = 1, 2
+CONVERGED = {"seeds": (0, 1, 2), "depths": (1, 2, 3), "panels": ("cifar10", "fashion_mnist"),
+             "banks": ("random", "same", "box", "identity"), "bank_depth": 2,
+             "widths": (8, 16, 32, 64), "width_depth": 1, "width_subset": 20_000,
+             "adversarial_depths": (1, 2), "eps": 1 / 255, "budget_factor": 2}  # fmt: skip
+REGIMES3 = ("full", "chans", "space")
+
+
+def budget_check_runs(scale: str, depth: int, seeds: Iterable[int], factor: int) -> list[RunConfig]:
+    """The deepest Fig. 2 point of every regime at `factor` times the epochs (scale "custom")."""
+    epochs = RunConfig(RESNET_EXPERIMENT, resnet("full", depth), "cifar10", scale).settings()[0]
+    overrides = {"epochs": factor * int(epochs["epochs"])}
+    return fig2_runs(REGIMES3, [depth], ["cifar10"], seeds, scale, overrides)
+
+
+def converged_grid(p: Mapping[str, object] = CONVERGED) -> list[RunConfig]:
+    """Chapters 04 and 06 at the converged scale, most valuable first: for each seed in turn,
+    Fig. 2 (CIFAR-10, then Fashion-MNIST), Fig. 3's banks and FGSM training of full and chans;
+    the 2× budget check after the second seed; then Fig. 4 and FGSM training of space."""
+    scale, main = "converged", "cifar10"
+    subset = {"n_train": p["width_subset"]}
+
+    def core(seed: int) -> list[RunConfig]:
+        return [*fig2_runs(REGIMES3, p["depths"], p["panels"], [seed], scale),
+                *fig3_runs(p["banks"], p["bank_depth"], main, [seed], scale),
+                *adversarial_runs(("full", "chans"), p["adversarial_depths"], main, [seed], scale,
+                                  p["eps"])]  # fmt: skip
+
+    seeds = list(p["seeds"])
+    runs = [
+        *core(seeds[0]),
+        *core(seeds[1]),
+        *budget_check_runs(scale, max(p["depths"]), seeds[:1], p["budget_factor"]),
+    ]
+    for seed in seeds[2:]:
+        runs += core(seed)
+    runs += fig4_runs(("full", "chans"), p["widths"], p["width_depth"], main, seeds, scale, subset)
+    runs += adversarial_runs(("space",), p["adversarial_depths"], main, seeds, scale, p["eps"])
+    return list({(c.experiment, repr(c)): c for c in runs}.values())  # a run listed twice once
+
+
+GRIDS = {"converged": converged_grid}

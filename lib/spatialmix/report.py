@@ -8,6 +8,7 @@ verdicts that wait for those runs instead of being computed from half the data.
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -61,8 +62,9 @@ def verdict(
     records: Sequence[Record | None],
     regimes: Iterable[str] | None = None,
     dataset: str | None = None,
+    **extra: object,
 ) -> Verdict:
-    """claims.evaluate(claim_id, data), once every run the claim rests on is in the store.
+    """claims.evaluate(claim_id, data, **extra), once every run the claim rests on is stored.
 
     The claim rests on the configs of `cfgs` in `regimes` (all if None) and on `dataset` (all if
     None). If any of their records is None, the verdict is NOT_EVALUATED with nothing measured:
@@ -70,7 +72,7 @@ def verdict(
     """
     if _absent(cfgs, records, regimes, dataset):
         return Verdict(claim_id, NOT_EVALUATED, {})
-    return evaluate(claim_id, data)
+    return evaluate(claim_id, data, **extra)
 
 
 def _compact(values: Iterable[object]) -> str:
@@ -192,6 +194,13 @@ def _sd(x: float) -> str:
     return f"{x * 100:.1f}"
 
 
+def _ci(d: Mapping) -> str:
+    """A paired difference in points with its 90 % interval: '+0.7 [-1.2, +2.6]'."""
+    if not math.isfinite(d["lo"]):
+        return f"{_pts(d['mean'])} [one seed: no interval]"
+    return f"{_pts(d['mean'])} [{_pts(d['lo'])}, {_pts(d['hi'])}]"
+
+
 def _fig1(m: Mapping) -> str:
     return "; ".join(
         f"{k}: {v['count_lo']} → {v['count_hi']} filters, coverage {_pts(v['gain'])} ± "
@@ -202,31 +211,32 @@ def _fig1(m: Mapping) -> str:
 
 def _regimes(unit: str) -> Callable[[Mapping], str]:
     def fmt(m: Mapping) -> str:
-        per = "; ".join(f"{unit}{d} {_pts(v['full_minus_chans'])} / {_pts(v['full_minus_space'])}"
-                        f" ± {_sd(v['spread'])}" for d, v in m.items())  # fmt: skip
-        return f"full − chans / full − space: {per} points"
+        return "; ".join(f"{unit}{d}: full − chans {_ci(v['full_minus_chans'])}, chans − space "
+                         f"{_ci(v['chans_minus_space'])} points" for d, v in m.items())  # fmt: skip
 
     return fmt
 
 
 def _fig3_order(m: Mapping) -> str:
-    steps = "; ".join(f"{k} {_pts(v['difference'])} ± {_sd(v['spread'])}" for k, v in m.items())
-    return f"{steps} points"
+    return "; ".join(f"{k} {_ci(v['difference'])}" for k, v in m.items()) + " points"
 
 
 def _fig3_same(m: Mapping) -> str:
-    return f"Different − Same {_pts(m['difference'])} ± {_sd(m['spread'])} points"
+    return f"Different − Same {_ci(m['difference'])} points"
 
 
 def _fig4(m: Mapping) -> str:
     lo, hi = m["narrowest"], m["widest"]
     gaps = {int(w): g for w, g in m["gaps"].items()}
-    return (f"full − chans at w={lo} {_pts(gaps[lo])}, at w={hi} {_pts(gaps[hi])}: closes by "
-            f"{_pts(m['closing'])} ± {_sd(m['spread'])} points")  # fmt: skip
+    return (f"full − chans at w={lo} {_ci(gaps[lo])}, at w={hi} {_ci(gaps[hi])}: closes by "
+            f"{_ci(m['closing'])} points")  # fmt: skip
 
 
 def _fig6(m: Mapping) -> str:
-    return f"chans − full {_pts(m['chans_minus_full'])} ± {_sd(m['spread'])} points"
+    text = f"chans − full {_ci(m['chans_minus_full'])} points"
+    if "relative_chans_minus_full" in m:
+        text += f" (as a share of clean accuracy: {_ci(m['relative_chans_minus_full'])} %)"
+    return text
 
 
 def _fig10(m: Mapping) -> str:
@@ -234,8 +244,8 @@ def _fig10(m: Mapping) -> str:
             f"margin {m['margin']:+.2f} ± {m['spread']:.2f} dB")  # fmt: skip
 
 
-# claim id -> what its Verdict.measured says, in one line: the difference the claim rests on and
-# the seed-to-seed spread it is compared with (the verdict is inconclusive within ± spread)
+# claim id -> what its Verdict.measured says, in one line: each paired difference the claim
+# rests on, in points, with its 90 % interval over seeds (claims.py states the margins)
 FORMATS: dict[str, Callable[[Mapping], str]] = {
     "fig1_coverage_grows": _fig1,
     "fig2_chans_close_to_full": _regimes("n="),
@@ -275,7 +285,7 @@ def verdict_table(verdicts: Mapping[str, Verdict] | Iterable[tuple[str, Verdict]
         rows += [(label, figure, measured_text(p), p.status) for p in parts]
         measured = "overall" if parts else measured_text(v) if v.measured else "–"
         rows.append((label, figure, measured, v.status))
-    return table(["", "figure", "measured (± seed spread)", "verdict"], rows)
+    return table(["", "figure", "measured (90 % interval over seeds)", "verdict"], rows)
 
 
 # --- tables of runs: select and group results.frame(...) -------------------------------------
@@ -307,13 +317,18 @@ def groups(
 
 
 def attack_groups(
-    df: pd.DataFrame, eps_label: str, training: str = ""
+    df: pd.DataFrame, eps_label: str, training: str = "", pgd_step: float | None = None
 ) -> dict[tuple[str, str, int], list[float]]:
     """Clean, FGSM and PGD accuracy at one radius by (condition, regime, depth n).
 
     Conditions are "clean", "FGSM" and e.g. "PGD-2", each followed by ", <training>" when given
-    (e.g. "PGD-2, FGSM-trained"). Depths stay apart: they are never pooled as if seeds.
+    (e.g. "PGD-2, FGSM-trained"). Depths stay apart: they are never pooled as if seeds. Of the
+    attack evaluations a run holds, the one with PGD steps of pgd_step·ε is used (default: the
+    largest step stored, 1.0 = the paper's Eq. 4 where it exists).
     """
+    steps = df["pgd_step"].dropna()
+    if len(steps):
+        df = df[df["pgd_step"] == (max(steps) if pgd_step is None else pgd_step)]
     suffix = f", {training}" if training else ""
     pgds = sorted({m for m in df["metric"].unique() if str(m).startswith("pgd")})
     names = {"attack_clean": "clean", "fgsm": "FGSM", **{p: p.upper().replace("PGD", "PGD-")
@@ -408,3 +423,8 @@ def sample_size(df: pd.DataFrame, metric: str) -> int:
     """How many images a metric was measured on (the largest n among the runs; 0 if none)."""
     n = df.loc[df["metric"] == metric, "n"] if len(df) else []
     return int(max(n)) if len(n) else 0
+
+
+def verdict_summary(verdicts: Mapping[str, Verdict]) -> str:
+    """The verdicts in one Markdown line, for the chapter text: "label: **status**, ..."."""
+    return ", ".join(f"{label}: **{v.status}**" for label, v in verdicts.items())

@@ -47,7 +47,7 @@ from .evaluation import (
 from .models import ModelConfig, build_model
 from .provenance import peak_rss_mb, provenance, resolve_device
 from .records import RECORD_FIELDS, SCHEMA, DataSpec, Evaluated, Record, RunSpec
-from .scales import AUGMENT, SCALES, preset, shape_changes
+from .scales import AUGMENT, SCALES, attack_steps, preset, shape_changes
 from .train import TrainConfig, save_atomically, train
 
 _TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -102,7 +102,7 @@ class RunConfig:
             raise ValueError(f"unknown scale {self.scale!r}; valid scales are {SCALES}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        base = preset(self.model.arch, self.scale)
+        base = preset(self.model.arch, self.scale, self.dataset)
         unknown = sorted(set(self.overrides) - set(base) - {"augment"})
         if unknown:
             raise ValueError(f"unknown override(s) {unknown}; valid: {sorted(base)}")
@@ -112,7 +112,7 @@ class RunConfig:
 
     def settings(self) -> tuple[dict, str]:
         """Return (preset merged with overrides, recorded scale)."""
-        base = preset(self.model.arch, self.scale)
+        base = preset(self.model.arch, self.scale, self.dataset)
         base["augment"] = "none" if self.model.arch == "unshuffle" else AUGMENT[self.dataset]
         merged = {**base, **self.overrides}
         knobs = RECIPE_KNOBS | EVAL_KNOBS
@@ -140,8 +140,8 @@ class RunConfig:
         arch = self.model.arch
         evals: list[Evaluation] = [Clean(s["n_test"], s["subset_seed"])]
         if s["n_attack"] and arch != "unshuffle":
-            evals.append(Attacks(tuple(s["attack_eps"]), s["n_attack"], s["n_test"],
-                                 s["pgd_steps"], s["pgd_step"], s["subset_seed"]))  # fmt: skip
+            evals += [Attacks(tuple(s["attack_eps"]), s["n_attack"], s["n_test"], s["pgd_steps"],
+                              step, s["subset_seed"]) for step in attack_steps(s)]  # fmt: skip
         evals.append(Spectra(SPECTRA_SIZE, ENVELOPE_SIZE if arch != "sep_resnet" else 0))
         if arch == "unshuffle":
             evals.append(Reconstructions(N_RECONSTRUCTIONS, s["n_test"], s["subset_seed"]))
@@ -504,7 +504,12 @@ def metric_rows(record: Record) -> Iterator[dict]:
     for evaluated in record:
         m, spec = evaluated.metrics, evaluated.spec
         if isinstance(spec, Attacks):
-            yield {"metric": "attack_clean", "value": m["clean"], "n": m["n"]}
+            yield {
+                "metric": "attack_clean",
+                "value": m["clean"],
+                "n": m["n"],
+                "pgd_step": spec.pgd_step,
+            }
             for name, by_eps in m.items():
                 if isinstance(by_eps, dict):
                     for label, value in by_eps.items():

@@ -37,7 +37,7 @@ def _data_of(label: str, context: Mapping[str, object]) -> str:
 
 
 def measurement(verdict: Verdict, label: str, context: Mapping[str, object]) -> str:
-    """One line: the measured difference ± spread, then seeds, scale and data set."""
+    """One line: the measured differences with their intervals, then seeds, scale and data."""
     seeds = context.get("seeds")
     where = [f"{seeds} seed{'' if seeds == 1 else 's'}" if seeds else "",
              f"scale {context['scale']}" if context.get("scale") else "",
@@ -124,11 +124,13 @@ def page(records: Iterable[dict]) -> str:
     return f"""# Scoreboard
 
 Each claim of the paper, in our words, with what we measured and the verdict its chapter
-computed: *reproduced* or *not reproduced* when the difference the claim rests on is beyond the
-seed-to-seed spread (shown as ± spread, in points of accuracy unless stated), *inconclusive*
-when it is within it, *not evaluated* when the chapter's runs are not all in the store. The
-numbers are from this book's small CPU-scale runs (the scale is given with each), not the
-paper's: they test the direction of each claim, not its absolute accuracies.
+computed. Each difference is paired seed by seed and shown with its 90 % interval over seeds in
+brackets (in points of accuracy unless stated): *reproduced* when the interval shows the paper's
+effect (clear of zero, or inside the equivalence margin the claim states), *not reproduced* when
+it excludes the effect the paper claims, *inconclusive* otherwise, *not evaluated* when the
+chapter's runs are not all in the store (Figs. 1 and 10 still compare a difference with the
+seed-to-seed spread). The numbers are from this book's CPU-scale runs (the scale is given with
+each), not the paper's.
 
 {_table(records, "")}
 

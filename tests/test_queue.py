@@ -1,0 +1,69 @@
+"""The queue trains a grid's missing runs in order, commits each record, and resumes."""
+
+import subprocess
+
+import torch
+
+from spatialmix import ModelConfig, build_model
+from spatialmix import queue as queue_mod
+from spatialmix.experiments import CONVERGED, converged_grid
+from spatialmix.results import RunConfig, find_records, record_path
+
+TINY = ModelConfig(arch="sep_resnet", width=4, depth=1, multiplier=2)
+
+
+def _grid():
+    return [RunConfig("unit", TINY, "mnist", "smoke", seed=s) for s in (0, 1)]
+
+
+def _git(root, *args):
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True)
+
+
+def test_queue_commits_each_record_and_skips_stored_ones(mnist_dir, store):
+    store.mkdir(parents=True)
+    _git(store, "init", "-q")
+    _git(store, "config", "user.email", "queue@test")
+    _git(store, "config", "user.name", "queue")
+    said = []
+    assert queue_mod.run_queue(_grid(), commit=True, require_clean=False, say=said.append) == 2
+    log = _git(store, "log", "--format=%s").stdout.splitlines()
+    assert len(log) == 2 and all(line.startswith("Record: unit: mnist") for line in log)
+    tracked = _git(store, "ls-files").stdout.split()
+    assert sorted(tracked) == sorted(str(record_path(c)[0].relative_to(store)) for c in _grid())
+    assert len(find_records("unit")) == 2 and any("landed" in s for s in said)
+    assert queue_mod.run_queue(_grid(), commit=True, require_clean=False, say=said.append) == 0
+    assert [s for s, stored in queue_mod.plan(_grid()) if not stored] == []
+
+
+def test_queue_stops_starting_runs_after_its_hours(mnist_dir, store):
+    said = []
+    assert queue_mod.run_queue(_grid(), hours=0, require_clean=False, say=said.append) == 0
+    assert said == ["stopping after 0 h; run again to go on"]
+
+
+def test_converged_grid_pairs_seeds_and_lists_each_run_once():
+    grid = converged_grid()
+    assert len({repr(c) for c in grid}) == len(grid)
+    fig2 = [c for c in grid if c.experiment == "resnet" and not c.overrides]
+    seeds = set(CONVERGED["seeds"])
+    for regime in ("full", "chans", "space"):
+        for n in CONVERGED["depths"]:
+            got = {c.seed for c in fig2 if c.model.regime == regime and c.model.depth == n
+                   and c.dataset == "cifar10" and c.model.bank == "random"}  # fmt: skip
+            assert got == seeds, (regime, n)
+    assert grid[0].seed == 0 and all(c.scale == "converged" for c in grid)
+    assert {c.overrides.get("epochs") for c in grid if "epochs" in c.overrides} == {32}
+
+
+def test_regimes_share_every_initial_tensor_for_a_seed():
+    """Paired seeds: full, chans and space of one seed start from the same weights."""
+
+    def weights(regime):
+        torch.manual_seed(3)
+        return build_model(ModelConfig(arch="sep_resnet", regime=regime, depth=1, width=8), 10, 3)
+
+    full = weights("full").state_dict()
+    for regime in ("chans", "space"):
+        other = weights(regime).state_dict()
+        assert all(torch.equal(full[k], other[k]) for k in full), regime
