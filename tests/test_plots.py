@@ -60,3 +60,24 @@ def test_fig6_is_three_panels_with_clean_accuracy_marked():
 def test_one_theme_and_sharp_figures():
     assert plt.rcParams["savefig.dpi"] >= 200
     assert plt.rcParams["axes.grid"]  # seaborn's whitegrid
+
+
+def test_convergence_draws_regimes_and_the_paired_gap():
+    import pandas as pd
+    import pytest
+
+    from spatialmix import report
+
+    rows = [
+        {"regime": r, "epoch": e, "seed": s, "metric": "test_acc", "value": 0.5 + 0.1 * e + d}
+        for r, d in (("full", 0.0), ("chans", -0.01))
+        for e in (1, 2, 3)
+        for s in (0, 1)
+    ]
+    curves = report.curves(pd.DataFrame(rows))
+    assert curves["chans"][2] == pytest.approx([0.69, 0.69])
+    fig = plots.plot_convergence(curves, "t")
+    left, right = fig.axes
+    assert len(left.lines) >= 2 and right.get_ylabel() == "chans − full (points)"
+    empty = plots.plot_convergence({}, "t")
+    assert plots.NO_RUNS in [t.get_text() for t in empty.axes[0].texts]

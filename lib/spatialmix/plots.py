@@ -234,6 +234,34 @@ def plot_depth(
     return fig
 
 
+def plot_convergence(
+    curves: Mapping[str, Mapping[int, Sequence[float]]], title: str = ""
+) -> Figure:
+    """Test accuracy after every epoch per regime (left), and chans − full per epoch (right).
+
+    curves[regime][epoch] = per-seed accuracies in seed order; the gap is paired seed by seed.
+    """
+    fig, (ax, gap) = plt.subplots(1, 2, figsize=(9.0, 3.6), constrained_layout=True)
+    groups = [v for by in curves.values() for v in by.values()]
+    fig.suptitle("\n".join(t for t in (title, n_text(groups)) if t), fontsize=10)
+    for regime, style in REGIME_STYLE.items():
+        by_epoch = curves.get(regime, {})
+        if by_epoch:
+            epochs = sorted(by_epoch)
+            _errorline(ax, epochs, [by_epoch[e] for e in epochs], style)
+    full, chans = curves.get("full", {}), curves.get("chans", {})
+    shared = sorted(e for e in set(full) & set(chans) if len(full[e]) == len(chans[e]))
+    diffs = [[c - f for f, c in zip(full[e], chans[e], strict=True)] for e in shared]
+    _errorline(gap, shared, diffs, {**REGIME_STYLE["chans"], "label": "chans − full"})
+    if not groups:
+        _note(ax)
+    gap.axhline(0, color="0.3", lw=0.8)
+    ax.set(xlabel="epoch", ylabel="test accuracy (%)")
+    gap.set(xlabel="epoch", ylabel="chans − full (points)")
+    _legend(ax, fontsize=8)
+    return fig
+
+
 # Fig. 3's bars in the paper's words ("random" is the paper's "Different")
 BANK_LABELS = {"full": "Full", "random": "Different", "same": "Same", "box": "Box",
                "identity": "Identity"}  # fmt: skip

@@ -428,3 +428,11 @@ def sample_size(df: pd.DataFrame, metric: str) -> int:
 def verdict_summary(verdicts: Mapping[str, Verdict]) -> str:
     """The verdicts in one Markdown line, for the chapter text: "label: **status**, ..."."""
     return ", ".join(f"{label}: **{v.status}**" for label, v in verdicts.items())
+
+
+def curves(history: pd.DataFrame, metric: str = "test_acc") -> dict[str, dict[int, list[float]]]:
+    """Training curves from results.history_frame: {regime: {epoch: [per seed, in order]}}."""
+    out: dict[str, dict[int, list[float]]] = {}
+    for (regime, epoch), values in groups(history, metric, ("regime", "epoch")).items():
+        out.setdefault(regime, {})[int(epoch)] = values
+    return out
