@@ -46,8 +46,10 @@ _RESNET_FAST = {**_RESNET, "lr": 0.2, "batch_size": 256, "schedule": "onecycle",
 # attacks as the paper's Eq. 4 (PGD steps of ε, projected), and steps of ε/2 as a stated variant
 _EVAL_EQ4 = {**_EVAL, "pgd_step": (1.0, 0.5)}
 
-EPOCHS_CIFAR = 16  # converged scale: chosen from the calibration runs (issue 17)
-EPOCHS_FASHION = 10
+# converged scale: in calibration (this recipe, 16 epochs), full sep-ResNet-20 reached 83.7 % on
+# the CIFAR-10 JPEG copy after 14 epochs; 20 leave a margin above the 85 % asked for
+EPOCHS_CIFAR = 20
+EPOCHS_FASHION = 8
 
 PRESETS: dict[str, dict[str, dict]] = {
     "sep_resnet": {
