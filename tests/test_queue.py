@@ -2,6 +2,7 @@
 
 import subprocess
 
+import pytest
 import torch
 
 from spatialmix import ModelConfig, build_model
@@ -67,3 +68,58 @@ def test_regimes_share_every_initial_tensor_for_a_seed():
     for regime in ("chans", "space"):
         other = weights(regime).state_dict()
         assert all(torch.equal(full[k], other[k]) for k in full), regime
+
+
+CHILD = """
+import sys
+from spatialmix import ModelConfig, queue
+from spatialmix.results import RunConfig
+model = ModelConfig(arch="sep_resnet", width=4, depth=1, multiplier=2)
+grid = [RunConfig("unit", model, "mnist", "smoke", seed=s) for s in range(4)]
+queue.run_queue(queue.shard(grid, sys.argv[1]), require_clean=False)
+"""
+
+
+def _spawn(shard, store, mnist_dir):
+    import os
+    import sys
+
+    env = {**os.environ, "SPATIALMIX_RESULTS": str(store), "SPATIALMIX_DATA": str(mnist_dir),
+           "SPATIALMIX_THREADS": "1"}  # fmt: skip
+    return subprocess.Popen([sys.executable, "-c", CHILD, shard], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def _trained(proc):
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out
+    return [line for line in out.splitlines() if line.startswith("training")]
+
+
+def test_two_shards_share_one_store(mnist_dir, store):
+    procs = [_spawn(f"{i}/2", store, mnist_dir) for i in range(2)]
+    trained = [_trained(p) for p in procs]
+    assert [len(t) for t in trained] == [2, 2]
+    assert len(set(trained[0]) | set(trained[1])) == 4  # every run once, by one shard
+    assert len(find_records("unit")) == 4
+
+
+def test_shards_in_separate_stores_merge_and_conflicts_are_refused(mnist_dir, tmp_path, store):
+    from spatialmix.results import RecordError, merge_store
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for proc in [_spawn("0/2", a, mnist_dir), _spawn("1/2", b, mnist_dir)]:
+        assert len(_trained(proc)) == 2
+    assert len(merge_store(a, store)) == 2 and len(merge_store(b, store)) == 2
+    assert len(find_records("unit")) == 4
+    assert merge_store(a, store) == []  # the same records again: nothing to do
+    again = tmp_path / "again"
+    assert len(_trained(_spawn("0/2", again, mnist_dir))) == 2  # the same runs, trained anew
+    with pytest.raises(RecordError, match="same key, different content"):
+        merge_store(again, store)
+
+
+def test_shard_specs_are_checked():
+    assert queue_mod.shard(list(range(5)), "1/2") == [1, 3]
+    with pytest.raises(ValueError, match="0 <= i < n"):
+        queue_mod.shard([1], "2/2")

@@ -55,6 +55,18 @@ def _assigned(source: str) -> set[str]:
     return names
 
 
+def parameters(name: str) -> dict[str, object]:
+    """A chapter's committed parameters: the literal values of its "parameters" cell."""
+    notebook = json.loads(chapter_path(name).read_text())
+    cell = next(c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", []))
+    found = {}
+    for node in ast.parse("".join(cell["source"])).body:
+        if isinstance(node, ast.AnnAssign | ast.Assign):
+            target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
+            found[target.id] = ast.literal_eval(node.value)
+    return found
+
+
 def check_unknown_parameters() -> None:
     """Raise if papermill passed a parameter the chapter does not define (papermill only warns)."""
     try:

@@ -19,6 +19,7 @@ from .evaluation import N_RECONSTRUCTIONS, Attacks, Clean, Reconstructions, Spec
 from .records import SCHEMA, DataSpec, Evaluated, Record, RunSpec
 from .results import (
     ENVELOPE_SIZE,
+    NOT_RUNS,
     SPECTRA_SIZE,
     checkpoint_dir,
     read_json,
@@ -26,8 +27,6 @@ from .results import (
     store_dir,
     write_atomically,
 )
-
-SKIPPED = ("bench", "verdicts")  # folders of the store that hold no run records
 
 
 def from_schema_1(raw: dict) -> Record:
@@ -60,7 +59,7 @@ def from_schema_1(raw: dict) -> Record:
 
 def pending(store: Path) -> list[Path]:
     """The record files of a store that are not at the current schema."""
-    folders = [p for p in sorted(store.iterdir()) if p.is_dir() and p.name not in SKIPPED]
+    folders = [p for p in sorted(store.iterdir()) if p.is_dir() and p.name not in NOT_RUNS]
     files = [f for folder in folders for f in sorted(folder.glob("*.json"))]
     return [f for f in files if read_json(f, "record").get("schema") != SCHEMA]
 

@@ -2,6 +2,13 @@
 
     python -m spatialmix.queue plan converged            # every run of the grid, stored or not
     python -m spatialmix.queue run converged --commit    # train what is missing, in grid order
+    python -m spatialmix.queue run 04:quick --shard 0/2  # chapter 04's runs at a scale, half
+    python -m spatialmix.queue merge OTHER_STORE ...     # join stores trained apart into this one
+
+A grid is a named one (experiments.GRIDS) or "NN:scale": chapter NN's runs at its committed
+parameters and that scale. --shard i/n trains every n-th run of the grid from the i-th, so
+machines or GPUs can share a grid against one store (a per-record lock keeps two from training
+the same run) or against separate stores that `merge` joins afterwards.
 
 Run it from a `git worktree` pinned at a commit, so edits elsewhere never make its records
 "+dirty": it refuses a tree whose lib/ has changes. With --commit, each finished record is
@@ -19,9 +26,56 @@ import sys
 import time
 from collections.abc import Callable
 
+from . import experiments as ex
+from .chapters import parameters
 from .experiments import GRIDS
 from .provenance import git_commit, set_threads
-from .results import RunConfig, lookup, record_path, run, store_dir
+from .results import RunConfig, lookup, merge_store, record_path, run, store_dir
+
+REGIMES3 = ("full", "chans", "space")
+
+
+def chapter_grid(chapter: str, scale: str) -> list[RunConfig]:
+    """Every run chapter 04, 05, 06 or 07 asks for at its committed parameters and a scale."""
+    p = parameters(chapter)
+    if chapter == "04":
+        found, _ = ex.load_available(dict.fromkeys([p["dataset"], *p["panels"]]))
+        panels = list(found)  # the Fig. 2 panels whose data this machine has, as the chapter
+        return [*ex.fig2_runs(REGIMES3, p["depths"], panels, p["seeds"], scale),
+                *ex.fig3_runs(p["banks"], p["bank_depth"], p["dataset"], p["seeds"], scale),
+                *ex.fig4_runs(("full", "chans"), p["widths"], p["width_depth"], p["dataset"],
+                              p["seeds"], scale)]  # fmt: skip
+    if chapter == "05":
+        return ex.mixer_runs(REGIMES3, p["depths"], p["dataset"], p["seeds"], scale, p["width"],
+                             p["kernel_size"], p["patch_size"])  # fmt: skip
+    if chapter == "06":
+        eps = p["eps_255"] / 255
+        return [
+            *ex.fig2_runs(REGIMES3, p["depths"], [p["dataset"]], p["seeds"], scale),
+            *ex.adversarial_runs(REGIMES3, p["depths"], p["dataset"], p["seeds"], scale, eps),
+        ]
+    if chapter == "07":
+        return ex.unshuffle_runs(REGIMES3, p["datasets"], p["seeds"], scale, p["width"],
+                                 p["depth"], p["kernel_size"])  # fmt: skip
+    raise ValueError(f"chapter {chapter!r} trains no runs; chapters with runs: 04, 05, 06, 07")
+
+
+def grid_named(name: str) -> list[RunConfig]:
+    """A grid by name: one of experiments.GRIDS, or "NN:scale" for a chapter's runs."""
+    if name in GRIDS:
+        return GRIDS[name]()
+    chapter, _, scale = name.partition(":")
+    if not scale:
+        raise ValueError(f"unknown grid {name!r}: one of {sorted(GRIDS)}, or NN:scale (04:quick)")
+    return list({repr(c): c for c in chapter_grid(chapter, scale)}.values())
+
+
+def shard(grid: list[RunConfig], spec: str) -> list[RunConfig]:
+    """The i-th of n shares of a grid ("i/n", 0 <= i < n): every n-th run from the i-th."""
+    i, _, n = spec.partition("/")
+    if not (i.isdigit() and n.isdigit() and 0 <= int(i) < int(n)):
+        raise ValueError(f"--shard takes i/n with 0 <= i < n, e.g. 0/2; got {spec!r}")
+    return grid[int(i) :: int(n)]
 
 
 def describe(cfg: RunConfig) -> str:
@@ -83,13 +137,19 @@ def run_queue(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("plan", "run"))
-    parser.add_argument("grid", choices=sorted(GRIDS))
+    parser.add_argument("command", choices=("plan", "run", "merge"))
+    parser.add_argument("grid", nargs="+", help="a grid (plan, run) or other stores (merge)")
+    parser.add_argument("--shard", default="0/1", help="train the i-th of n shares: i/n")
     parser.add_argument("--hours", type=float, default=float("inf"))
     parser.add_argument("--commit", action="store_true")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
-    grid = GRIDS[args.grid]()
+    if args.command == "merge":
+        for other in args.grid:
+            added = merge_store(other, store_dir())
+            print(f"merged {other}: {len(added)} record(s) added or extended")
+        return 0
+    grid = shard(grid_named(args.grid[0]), args.shard)
     if args.command == "plan":
         rows = plan(grid)
         for cfg, stored in rows:

@@ -477,6 +477,43 @@ def lookup(cfg: RunConfig, data_dir: str | Path | None = None) -> Record | None:
     return None if missing_evaluations(record, cfg) else record
 
 
+NOT_RUNS = ("bench", "verdicts")  # folders of a store that hold no run records
+
+
+def merge_store(source: str | Path, dest: str | Path) -> list[Path]:
+    """Join the run records of another store into dest; return the files written.
+
+    A run only in source is copied. A run in both must be the same training (spec, history and
+    provenance equal) with every evaluation both hold equal; its evaluations are then united.
+    Anything else is a conflict (same key, different content): RecordError, naming both files,
+    before anything is written. Weights are not moved (they stay out of git).
+    """
+    source, dest = Path(source), Path(dest)
+    planned: list[tuple[Path, Record]] = []
+    for path in sorted(source.glob("*/*.json")):
+        if path.parent.name in NOT_RUNS:
+            continue
+        theirs, target = read_record(path), dest / path.parent.name / path.name
+        if not target.exists():
+            planned.append((target, theirs))
+            continue
+        mine = read_record(target)
+        same = (mine.spec, mine.history, mine.provenance) == (theirs.spec, theirs.history,
+                                                                theirs.provenance)  # fmt: skip
+        clash = [k for k in set(mine.evals) & set(theirs.evals)
+                 if mine.evals[k].to_json() != theirs.evals[k].to_json()]  # fmt: skip
+        if not same or clash:
+            what = f"evaluations {sorted(clash)} differ" if same else "they were trained apart"
+            raise RecordError(f"cannot merge {path} into {target}: same key, different content "
+                              f"({what}); keep one of them and merge again")  # fmt: skip
+        extra = {k: e for k, e in theirs.evals.items() if k not in mine.evals}
+        if extra:
+            planned.append((target, dataclasses.replace(mine, evals={**mine.evals, **extra})))
+    for target, record in planned:
+        write_atomically(target, record.to_json())
+    return [target for target, _ in planned]
+
+
 # the run's cost, from its training provenance, as metrics of the frame
 COST_METRICS = ("train_seconds", "img_per_s")
 
