@@ -28,7 +28,7 @@ LAYERS = [
     ("scales", "records", "results"),
     ("experiments", "perf", "migrate"),
     ("chapters", "claims", "report", "plots", "selfcheck", "queue", "__init__"),
-    ("scoreboard",),
+    ("scoreboard", "runbook"),
 ]
 
 

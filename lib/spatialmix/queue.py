@@ -35,12 +35,19 @@ from .results import RunConfig, lookup, merge_store, record_path, run, store_dir
 REGIMES3 = ("full", "chans", "space")
 
 
-def chapter_grid(chapter: str, scale: str) -> list[RunConfig]:
-    """Every run chapter 04, 05, 06 or 07 asks for at its committed parameters and a scale."""
-    p = parameters(chapter)
+def chapter_grid(
+    chapter: str, scale: str, available_only: bool = True, **changes: object
+) -> list[RunConfig]:
+    """Every run chapter 04, 05, 06 or 07 asks for at its committed parameters and a scale.
+
+    available_only: chapter 04's Fig. 2 panels only where this machine has the data, as the
+    chapter itself does; else every panel it names. changes: parameters passed with -p.
+    """
+    p = {**parameters(chapter), **changes}
     if chapter == "04":
-        found, _ = ex.load_available(dict.fromkeys([p["dataset"], *p["panels"]]))
-        panels = list(found)  # the Fig. 2 panels whose data this machine has, as the chapter
+        panels = list(dict.fromkeys([p["dataset"], *p["panels"]]))
+        if available_only:
+            panels = list(ex.load_available(panels)[0])
         return [*ex.fig2_runs(REGIMES3, p["depths"], panels, p["seeds"], scale),
                 *ex.fig3_runs(p["banks"], p["bank_depth"], p["dataset"], p["seeds"], scale),
                 *ex.fig4_runs(("full", "chans"), p["widths"], p["width_depth"], p["dataset"],

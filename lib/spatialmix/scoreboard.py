@@ -143,12 +143,14 @@ def readme_table(records: Iterable[dict]) -> str:
     return _table(records, "book/")
 
 
-def replace_readme_table(text: str, table: str) -> str:
-    """README text with the table between the scoreboard markers replaced by `table`."""
-    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.DOTALL)
+def replace_readme_table(
+    text: str, table: str, start: str = README_START, end: str = README_END
+) -> str:
+    """README text with what stands between two markers replaced by `table`."""
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"README has no {README_START} ... {README_END} markers")
-    return pattern.sub(lambda _: f"{README_START}\n{table}\n{README_END}", text, count=1)
+        raise ValueError(f"README has no {start} ... {end} markers")
+    return pattern.sub(lambda _: f"{start}\n{table}\n{end}", text, count=1)
 
 
 def main() -> int:

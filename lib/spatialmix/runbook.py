@@ -1,0 +1,138 @@
+"""The runbook: how to run each chapter at paper scale on a GPU, and what it will cost.
+
+`python -m spatialmix.runbook` writes book/runbook.md and the README's paper-scale table from
+the code (the chapters' committed parameters, the paper-scale presets, the models' FLOPs);
+tests/test_runbook.py checks the committed ones are what it builds. No GPU has run these
+chapters yet, so every GPU time is an estimate from FLOPs at an assumed throughput, said so.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Iterable
+
+import torch
+
+from .models import ModelConfig, build_model
+from .queue import chapter_grid
+from .results import RunConfig, repo_root
+from .scales import FULL_TRAIN, PAPER_SHAPES
+from .scoreboard import replace_readme_table
+
+# an assumption, not a measurement: sustained training throughput on one data-centre GPU for
+# these small convolutional nets, about 1 % of an H100's dense bf16 peak (32×32 images and narrow
+# layers keep a GPU far below its peak); a measured GPU check replaces it
+ASSUMED_TFLOPS = 10.0
+README_START, README_END = "<!-- runbook:start -->", "<!-- runbook:end -->"
+SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "mnist": (1, 28, 10),
+          "fashion_mnist": (1, 28, 10), "imagenet": (3, 224, 1000)}  # fmt: skip
+DATA = {
+    "cifar10": "CIFAR-10: downloaded by torchvision on first use (or a copy in SPATIALMIX_DATA)",
+    "cifar100": "CIFAR-100: downloaded by torchvision, or `-p data_dir` pointing at a copy",
+    "mnist": "MNIST: downloaded by torchvision on first use",
+    "fashion_mnist": "Fashion-MNIST: Debian's `dataset-fashion-mnist`, or torchvision",
+    "imagenet": "ImageNet: `-p data_dir` at an ImageFolder tree; the loader holds the whole "
+    "split in memory (a streaming loader is open work), so plan for that RAM",
+}
+# the paper's model shape where a chapter's committed one is smaller (chapter 05: PAPER.md)
+PAPER_PARAMETERS = {"05": dict(PAPER_SHAPES["convmixer"]["default"])}
+CHAPTERS = {"04": ("04_resnet", "Figs. 2, 3, 4"), "05": ("05_convmixer", "Figs. 5, 9"),
+            "06": ("06_adversarial", "Fig. 6"),
+            "07": ("07_unshuffling", "Figs. 10, 11")}  # fmt: skip
+
+
+@functools.cache
+def forward_flops(model: ModelConfig, dataset: str) -> float:
+    """FLOPs of one image's forward pass, counted by torch.utils.flop_counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    channels, side, classes = SHAPES[dataset]
+    net = build_model(model, classes, channels).eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        net(torch.rand(1, channels, side, side))
+    return float(counter.get_total_flops())
+
+
+def training_flops(cfg: RunConfig) -> float:
+    """A run's training FLOPs: 3× forward per image (forward and backward; an upper bound where
+    weights are frozen), 2× more per image for FGSM training, times images seen."""
+    s, _ = cfg.settings()
+    images = (s["n_train"] or FULL_TRAIN[cfg.dataset]) * s["epochs"]
+    per_image = forward_flops(cfg.model, cfg.dataset) * (5 if s["adv_eps"] > 0 else 3)
+    return per_image * images
+
+
+def gpu_hours(cfgs: Iterable[RunConfig]) -> float:
+    """Training hours of runs at ASSUMED_TFLOPS (evaluation and data loading not counted)."""
+    return sum(training_flops(c) for c in cfgs) / (ASSUMED_TFLOPS * 1e12) / 3600
+
+
+def rows() -> list[tuple[str, ...]]:
+    """Per chapter: figures, command, data, recipe, runs, estimated GPU hours."""
+    out = []
+    for number, (name, figures) in CHAPTERS.items():
+        changes = PAPER_PARAMETERS.get(number, {})
+        grid = chapter_grid(number, "paper", False, **changes)
+        grid = list({repr(c): c for c in grid}.values())
+        s, _ = grid[0].settings()
+        recipe = (
+            f"{s['optimizer']}, lr {s['lr']}, batch {s['batch_size']}, {s['schedule']}, "
+            f"{s['epochs']} epochs, {'all' if not s['n_train'] else s['n_train']} images"
+        )
+        data = "; ".join(DATA[d] for d in dict.fromkeys(c.dataset for c in grid))
+        extra = "".join(f" -p {k} {v}" for k, v in changes.items())
+        command = f"`papermill book/{name}.ipynb out.ipynb -p scale paper{extra}`"
+        hours = f"≈ {gpu_hours(grid):,.1f} (from FLOPs)"
+        out.append((figures, command, data, recipe, str(len(grid)), hours))  # fmt: skip
+    return out
+
+
+def _markdown(table_rows: list[tuple[str, ...]]) -> str:
+    head = ["Figures", "Command", "Data", "Recipe (paper scale)", "Runs", "GPU hours"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in table_rows])
+
+
+def page() -> str:
+    """Markdown of book/runbook.md."""
+    return f"""# Running at paper scale
+
+Every chapter that trains runs at the paper's data and recipe sizes with `-p scale paper`, on a
+GPU (`-p device cuda`, the default `auto` picks it). Runs land in `results/` as they finish;
+a stopped chapter resumes from the runs it stored, and `python -m spatialmix.queue run NN:paper
+--shard i/n` spreads a chapter's runs over several GPUs or machines (README, "Claims and the
+converged runs"). The chapters' other parameters stay at their committed values (seeds, depths,
+widths), except where the command sets the paper's model shape; pass `-p` to change them. The
+recipes are ours: the paper never states them (PAPER.md).
+
+**Cost.** No GPU has run these chapters yet. The GPU hours below are *estimates from FLOPs*:
+each run's training FLOPs (3× the forward pass per image, 5× with FGSM training; counted by
+`torch.utils.flop_counter` on the chapter's models), at an assumed {ASSUMED_TFLOPS:.0f} TFLOP/s
+sustained: about 1 % of an H100's dense bf16 peak, since 32×32 images and narrow layers keep a
+GPU far below its peak. That rate is our assumption, not a measurement; evaluation and data
+loading are not counted. A measured GPU time replaces the estimate once a GPU has run the
+chapters.
+
+{_markdown(rows())}
+
+This page is generated by `python -m spatialmix.runbook`.
+"""
+
+
+def main() -> int:
+    """Write book/runbook.md and the README's paper-scale table."""
+    root = repo_root()
+    table_rows = rows()
+    (root / "book" / "runbook.md").write_text(page())
+    readme = root / "README.md"
+    readme.write_text(replace_readme_table(readme.read_text(), _markdown(table_rows),
+                                           README_START, README_END))  # fmt: skip
+    print(f"runbook: {len(table_rows)} chapters, "
+          f"{sum(float(r[-1].split()[1].replace(',', '')) for r in table_rows):,.1f} GPU hours "
+          "estimated from FLOPs")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
