@@ -20,7 +20,7 @@ export OMP_NUM_THREADS ?= $(SPATIALMIX_THREADS)
 # code ends too, printing the stuck test's traceback); the 15 slowest are listed at the end
 PYTEST_FLAGS := -q --durations=15
 
-.PHONY: test install lint unit nbval book chapters html bench selfcheck clean
+.PHONY: test install lint unit nbval book chapters html bench selfcheck gpu-check clean
 
 install: $(BIN)/.installed
 
@@ -47,6 +47,10 @@ test: lint unit nbval
 # one training step of every model family x regime x width, each in its own process
 selfcheck: $(BIN)/.installed
 	$(BIN)/python -m spatialmix.selfcheck --threads $(SPATIALMIX_THREADS)
+
+# on a CUDA machine, offline: every chapter at smoke scale on the GPU, then timed epochs
+gpu-check: $(BIN)/.installed
+	$(BIN)/python -m spatialmix.gpucheck --out results/bench/gpu_check.json
 
 chapters: $(BIN)/.installed
 	$(BIN)/python -m spatialmix.chapters run

@@ -27,7 +27,7 @@ LAYERS = [
     ("train", "evaluation"),
     ("scales", "records", "results"),
     ("experiments", "perf", "migrate"),
-    ("chapters", "claims", "report", "plots", "selfcheck", "queue", "__init__"),
+    ("chapters", "claims", "report", "plots", "selfcheck", "queue", "gpucheck", "__init__"),
     ("scoreboard", "runbook"),
 ]
 

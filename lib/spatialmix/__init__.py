@@ -14,7 +14,8 @@ go round in a circle (tests/test_layout.py walks every import, function-level on
    record goes through (results.frame: the records as one long-form table)
 8. experiments, perf, migrate: the runs behind each figure; training speed, reference vs ours;
    store migrations
-9. chapters, claims, report, plots, selfcheck, queue, __init__: what the book and its tools call
+9. chapters, claims, report, plots, selfcheck, queue, gpucheck, __init__: what the book and its
+   tools call
 10. scoreboard, runbook: every chapter's stored verdicts, as the book's scoreboard page and
     README table; how to run each chapter at paper scale, and its cost
 

@@ -16,7 +16,7 @@ import torch
 
 from .models import ModelConfig, build_model
 from .queue import chapter_grid
-from .results import RunConfig, repo_root
+from .results import RunConfig, read_json, repo_root
 from .scales import FULL_TRAIN, PAPER_SHAPES
 from .scoreboard import replace_readme_table
 
@@ -94,6 +94,28 @@ def _markdown(table_rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in table_rows])
 
 
+def measured_section() -> str:
+    """What `make gpu-check` measured (results/bench/gpu_check.json), or that it has not run."""
+    path = repo_root() / "results" / "bench" / "gpu_check.json"
+    if not path.exists():
+        return ("**Measured.** No GPU has run `make gpu-check` yet (every chapter at smoke scale "
+                "on the GPU, then timed paper-scale epochs of each model family, with "
+                "channels-last, torch.compile and bf16 autocast).")  # fmt: skip
+    result = read_json(path, "GPU check")
+    gpu = result["provenance"].get("gpu") or result["provenance"].get("device")
+    lines = [
+        f"**Measured** by `make gpu-check` on {gpu}, torch {result['provenance']['torch']} "
+        f"({result['provenance']['date'][:10]}), seconds per epoch of the full training "
+        "split:",
+        "",
+        "| model | regime | batch | s/epoch | img/s |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {r['model']} | {r['regime']} | {r['batch']} | {r['seconds_per_epoch']:.1f} | "
+              f"{r['img_per_s']:,.0f} |" for r in result["epochs"]]  # fmt: skip
+    return "\n".join(lines)
+
+
 def page() -> str:
     """Markdown of book/runbook.md."""
     return f"""# Running at paper scale
@@ -111,8 +133,9 @@ each run's training FLOPs (3× the forward pass per image, 5× with FGSM trainin
 `torch.utils.flop_counter` on the chapter's models), at an assumed {ASSUMED_TFLOPS:.0f} TFLOP/s
 sustained: about 1 % of an H100's dense bf16 peak, since 32×32 images and narrow layers keep a
 GPU far below its peak. That rate is our assumption, not a measurement; evaluation and data
-loading are not counted. A measured GPU time replaces the estimate once a GPU has run the
-chapters.
+loading are not counted.
+
+{measured_section()}
 
 {_markdown(rows())}
 
