@@ -103,9 +103,9 @@ class ParameterError(ValueError):
 POSITIVE_INTS = {"size", "targets", "width", "depth", "kernel_size", "patch_size", "bank_depth",
                  "width_depth", "mixer_width", "mixer_depth"}  # fmt: skip
 POSITIVE_INT_LISTS = {"depths", "widths", "counts", "kernel_sizes", "channels", "multipliers",
-                      "span_kernels"}  # fmt: skip
+                      "span_kernels", "adv_depths"}  # fmt: skip
 CHOICES = {"freeze": FREEZE_CHOICES, "scale": SCALES, "dataset": DATASETS}
-CHOICE_LISTS = {"datasets": DATASETS, "panels": DATASETS, "banks": BANKS}
+CHOICE_LISTS = {"datasets": DATASETS, "panels": DATASETS, "banks": BANKS, "adv_regimes": REGIMES}
 OTHERS = {"seed", "seeds", "threshold", "eps_255", "device", "data_dir", "timed"}
 KNOWN = POSITIVE_INTS | POSITIVE_INT_LISTS | set(CHOICES) | set(CHOICE_LISTS) | OTHERS
 

@@ -163,11 +163,25 @@ CONVERGED = {"seeds": (0, 1, 2), "depths": (1, 2, 3), "panels": ("cifar10", "fas
 REGIMES3 = ("full", "chans", "space")
 
 
-def budget_check_runs(scale: str, depth: int, seeds: Iterable[int], factor: int) -> list[RunConfig]:
-    """The deepest Fig. 2 point of every regime at `factor` times the epochs (scale "custom")."""
-    epochs = RunConfig(RESNET_EXPERIMENT, resnet("full", depth), "cifar10", scale).settings()[0]
+def fig4_overrides(scale: str) -> dict[str, object]:
+    """Fig. 4's data subset at a scale: at "converged", CONVERGED["width_subset"] images (the
+    widest model costs 16× the narrowest); elsewhere the scale's own (no change)."""
+    return {"n_train": CONVERGED["width_subset"]} if scale == "converged" else {}
+
+
+def budget_factor(scale: str) -> int:
+    """How many times the epochs the budget check re-runs the deepest Fig. 2 point with (0: no
+    check at this scale; only the converged scale claims to have converged)."""
+    return int(CONVERGED["budget_factor"]) if scale == "converged" else 0
+
+
+def budget_check_runs(
+    scale: str, depth: int, dataset: str, seeds: Iterable[int], factor: int
+) -> list[RunConfig]:
+    """A Fig. 2 point of every regime at `factor` times the epochs (recorded as "custom")."""
+    epochs = RunConfig(RESNET_EXPERIMENT, resnet("full", depth), dataset, scale).settings()[0]
     overrides = {"epochs": factor * int(epochs["epochs"])}
-    return fig2_runs(REGIMES3, [depth], ["cifar10"], seeds, scale, overrides)
+    return fig2_runs(REGIMES3, [depth], [dataset], seeds, scale, overrides)
 
 
 def converged_grid(p: Mapping[str, object] = CONVERGED) -> list[RunConfig]:
@@ -176,7 +190,7 @@ def converged_grid(p: Mapping[str, object] = CONVERGED) -> list[RunConfig]:
     the 2× budget check after the second seed; then Fig. 4. FGSM training leaves space out: the
     claims compare full and chans, and the budget (24 hours on 2 cores) does not stretch to it."""
     scale, main = "converged", "cifar10"
-    subset = {"n_train": p["width_subset"]}
+    subset = fig4_overrides(scale)
 
     def core(seed: int) -> list[RunConfig]:
         return [*fig2_runs(REGIMES3, p["depths"], p["panels"], [seed], scale),

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
     from .records import Record
@@ -235,7 +236,7 @@ def plot_depth(
 
 
 def plot_convergence(
-    curves: Mapping[str, Mapping[int, Sequence[float]]], title: str = ""
+    curves: Mapping[str, Mapping[int, Sequence[float]]], title: str = "", empty: str = NO_RUNS
 ) -> Figure:
     """Test accuracy after every epoch per regime (left), and chans − full per epoch (right).
 
@@ -254,10 +255,15 @@ def plot_convergence(
     diffs = [[c - f for f, c in zip(full[e], chans[e], strict=True)] for e in shared]
     _errorline(gap, shared, diffs, {**REGIME_STYLE["chans"], "label": "chans − full"})
     if not groups:
-        _note(ax)
-    gap.axhline(0, color="0.3", lw=0.8)
+        _note(ax, empty)
+    if shared:
+        gap.axhline(0, color="0.3", lw=0.8)
+    else:
+        _note(gap, empty if not groups else "needs full and chans")
     ax.set(xlabel="epoch", ylabel="test accuracy (%)")
     gap.set(xlabel="epoch", ylabel="chans − full (points)")
+    for panel in (ax, gap):
+        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
     _legend(ax, fontsize=8)
     return fig
 

@@ -436,3 +436,45 @@ def curves(history: pd.DataFrame, metric: str = "test_acc") -> dict[str, dict[in
     for (regime, epoch), values in groups(history, metric, ("regime", "epoch")).items():
         out.setdefault(regime, {})[int(epoch)] = values
     return out
+
+
+def _gap(acc: Mapping[str, Sequence[float]], x: str, y: str) -> str:
+    """Mean of x minus mean of y, in points ("–" if either is missing)."""
+    if not {x, y} <= set(acc):
+        return "–"
+    return f"{(statistics.fmean(acc[x]) - statistics.fmean(acc[y])) * 100:+.1f}"
+
+
+def budget_table(base: pd.DataFrame, longer: pd.DataFrame, factor: int) -> str:
+    """The budget check: test accuracy per regime at the recipe's epochs and at `factor` times
+    them (the same seeds), and full − chans, chans − space at both budgets."""
+    at = {"1×": groups(base, "test_acc", ("regime",)),
+          f"{factor}×": groups(longer, "test_acc", ("regime",))}  # fmt: skip
+    rows = [(r, *(mean_sd_text(a[r], percent=True) if r in a else "–" for a in at.values()))
+            for r in REGIMES]  # fmt: skip
+    rows += [
+        ("full − chans (points)", *(_gap(a, "full", "chans") for a in at.values())),
+        ("chans − space (points)", *(_gap(a, "chans", "space") for a in at.values())),
+    ]
+    return table(["", *(f"test accuracy at {k} the epochs" for k in at)], rows)
+
+
+def robustness_verdicts(
+    acc: Mapping[tuple[str, str, int], Sequence[float]],
+    claims: Mapping[str, str],
+    depths_of: Mapping[str, Sequence[int]],
+    runs_of: Mapping[str, tuple[Sequence[RunConfig], Sequence[Record | None]]],
+    clean_of: Mapping[str, str],
+    pair: tuple[str, str] = ("full", "chans"),
+) -> dict[str, Verdict]:
+    """Fig. 6's verdicts, one per condition and depth: claims[condition] tested on the attacked
+    accuracies acc[condition, regime, n] of the pair of regimes, with their clean accuracies
+    acc[clean_of[condition], regime, n], once every run of runs_of[condition] is stored."""
+    out = {}
+    for cond, claim_id in claims.items():
+        cfgs, records = runs_of[cond]
+        for n in depths_of[cond]:
+            robust = {r: acc[c, r, m] for (c, r, m) in acc if c == cond and m == n}
+            clean = {r: acc[c, r, m] for (c, r, m) in acc if c == clean_of[cond] and m == n}
+            out[f"{cond}, n = {n}"] = verdict(claim_id, robust, cfgs, records, pair, clean=clean)
+    return out
