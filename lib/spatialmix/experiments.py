@@ -202,7 +202,7 @@ def converged_grid(p: Mapping[str, object] = CONVERGED) -> list[RunConfig]:
     runs = [
         *core(seeds[0]),
         *core(seeds[1]),
-        *budget_check_runs(scale, max(p["depths"]), seeds[:1], p["budget_factor"]),
+        *budget_check_runs(scale, max(p["depths"]), main, seeds[:1], p["budget_factor"]),
     ]
     for seed in seeds[2:]:
         runs += core(seed)
