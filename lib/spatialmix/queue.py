@@ -32,8 +32,6 @@ from .experiments import GRIDS
 from .provenance import git_commit, set_threads
 from .results import RunConfig, lookup, merge_store, record_path, run, store_dir
 
-REGIMES3 = ("full", "chans", "space")
-
 
 def chapter_grid(
     chapter: str, scale: str, available_only: bool = True, **changes: object
@@ -48,21 +46,21 @@ def chapter_grid(
         panels = list(dict.fromkeys([p["dataset"], *p["panels"]]))
         if available_only:
             panels = list(ex.load_available(panels)[0])
-        return [*ex.fig2_runs(REGIMES3, p["depths"], panels, p["seeds"], scale),
+        return [*ex.fig2_runs(ex.REGIMES3, p["depths"], panels, p["seeds"], scale),
                 *ex.fig3_runs(p["banks"], p["bank_depth"], p["dataset"], p["seeds"], scale),
                 *ex.fig4_runs(("full", "chans"), p["widths"], p["width_depth"], p["dataset"],
                               p["seeds"], scale)]  # fmt: skip
     if chapter == "05":
-        return ex.mixer_runs(REGIMES3, p["depths"], p["dataset"], p["seeds"], scale, p["width"],
+        return ex.mixer_runs(ex.REGIMES3, p["depths"], p["dataset"], p["seeds"], scale, p["width"],
                              p["kernel_size"], p["patch_size"])  # fmt: skip
     if chapter == "06":
         eps = p["eps_255"] / 255
         return [
-            *ex.fig2_runs(REGIMES3, p["depths"], [p["dataset"]], p["seeds"], scale),
-            *ex.adversarial_runs(REGIMES3, p["depths"], p["dataset"], p["seeds"], scale, eps),
+            *ex.fig2_runs(ex.REGIMES3, p["depths"], [p["dataset"]], p["seeds"], scale),
+            *ex.adversarial_runs(ex.REGIMES3, p["depths"], p["dataset"], p["seeds"], scale, eps),
         ]
     if chapter == "07":
-        return ex.unshuffle_runs(REGIMES3, p["datasets"], p["seeds"], scale, p["width"],
+        return ex.unshuffle_runs(ex.REGIMES3, p["datasets"], p["seeds"], scale, p["width"],
                                  p["depth"], p["kernel_size"])  # fmt: skip
     raise ValueError(f"chapter {chapter!r} trains no runs; chapters with runs: 04, 05, 06, 07")
 

@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .evaluation import Attacks, Clean, Evaluation, Spectra, from_settings
+from .evaluation import Attacks, Clean, Evaluation, Reconstructions, Spectra, from_settings
 from .models import ModelConfig
 from .train import TrainConfig
 
@@ -145,8 +145,8 @@ class Record:
 
     @property
     def reconstructions(self) -> dict:
-        found = [e for e in self if e.spec.kind == "reconstructions"]
-        return found[-1].artefacts if found else {}
+        found = self.get(Reconstructions)
+        return found.artefacts if found else {}
 
     def to_json(self) -> dict:
         return {"schema": SCHEMA, "key": self.key, "config": self.spec.to_json(),
