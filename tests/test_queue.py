@@ -54,6 +54,7 @@ def test_converged_grid_pairs_seeds_and_lists_each_run_once():
                    and c.dataset == "cifar10" and c.model.bank == "random"}  # fmt: skip
             assert got == seeds, (regime, n)
     assert grid[0].seed == 0 and all(c.scale == "converged" for c in grid)
+    assert grid[0].model.depth == max(CONVERGED["depths"]) and grid[0].model.regime == "full"
     assert {c.overrides.get("epochs") for c in grid if "epochs" in c.overrides} == {40}
 
 
