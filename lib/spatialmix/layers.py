@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import depthwise
+
 IMPLS = ("folded", "explicit")
 # strided 1×1 convs with fewer input channels crash oneDNN on AVX2 CPUs (ChannelConv)
 ONEDNN_SAFE_CHANNELS = 8
@@ -60,7 +62,20 @@ class SpatialConv(nn.Conv2d):
         self.crop = 1 - kernel_size % 2
 
     def forward(self, x: Tensor) -> Tensor:
+        if depthwise.applies(x, self.weight, self.stride[0], self.multiplier):
+            return depthwise.spatial_mix(x, self.weight, self.bias)  # same function, faster on CPU
         return crop_same(super().forward(x), self.crop)
+
+
+def spatial_kernel(model: nn.Module, device: torch.device) -> str | None:
+    """Which depthwise kernel runs `model`'s spatial mixing on `device`: "native" (depthwise.py)
+    or "torch"; None where no SpatialConv runs as its own op (the folded sep-ResNet)."""
+    folded = {id(m.spatial) for m in model.modules()
+              if isinstance(m, SeparableConv2d) and m.impl == "folded"}  # fmt: skip
+    if not any(isinstance(m, SpatialConv) and id(m) not in folded and m.stride[0] == 1
+               and m.multiplier == 1 for m in model.modules()):  # fmt: skip
+        return None
+    return "native" if device.type == "cpu" and depthwise.load() else "torch"
 
 
 class ChannelConv(nn.Conv2d):

@@ -1,0 +1,241 @@
+// Depthwise k×k convolution for CPU training: stride 1, "same" padding, fp32, channels-last.
+//
+// Spatial mixing (SpatialConv) in ConvMixers and the un-shuffler. Tensors are NHWC in memory, so
+// the 16 channels of one vector sit side by side and a filter tap is one vector multiply-add.
+// Each tile keeps NW output pixels × 16 channels in registers over all k² taps: per tap one
+// weight load and NW input loads feed NW multiply-adds, so the loop runs near the FMA units'
+// rate instead of at memory speed. The input gradient is the same kernel on the output gradient
+// with the filters flipped; the weight gradient reduces over the batch in per-thread buffers.
+//
+// Ops (spatialmix_native::): dw_forward(x, w, bias?, pad_before), dw_input_grad(g, w,
+// pad_before), dw_weight_grad(x, g, k, pad_before). x, g: (N, C, H, W) any layout (made
+// channels-last); w: (C, 1, k, k). Outputs are channels-last (N, C, H, W) tensors and a
+// (C, 1, k, k) weight gradient. "same": pad_before = (k - 1) / 2, pad_after = k - 1 - pad_before.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+constexpr int64_t VL = 16;  // floats per vector: one AVX-512 register, two AVX2 ones
+#if defined(__AVX512F__)
+constexpr int NW = 8;  // output pixels per tile: 8 accumulators of 32 registers
+#else
+constexpr int NW = 4;  // AVX2 has 16 registers: 4 × 2 accumulators
+#endif
+
+typedef float vf __attribute__((vector_size(VL * sizeof(float)), aligned(4), may_alias));
+
+inline vf load(const float* p) { return *reinterpret_cast<const vf*>(p); }
+inline void store(float* p, vf v) { *reinterpret_cast<vf*>(p) = v; }
+
+// (N, C, H, W) tensor -> contiguous NHWC (no copy when it is channels-last already)
+at::Tensor nhwc(const at::Tensor& x) { return x.permute({0, 2, 3, 1}).contiguous(); }
+
+// (C, 1, k, k) -> contiguous (k, k, C); flipped in both spatial axes for the input gradient
+at::Tensor taps(const at::Tensor& w, bool flip) {
+  auto t = w.reshape({w.size(0), w.size(2), w.size(3)}).permute({1, 2, 0});
+  return (flip ? t.flip({0, 1}) : t).contiguous();
+}
+
+// The k input rows one output row reads, each zero-padded left and right, in a per-thread ring
+// of k + 1 buffers (the last one all zeros, for rows above and below the image). Consecutive
+// output rows reuse k - 1 of them, so every input row is copied once per image into memory that
+// stays in cache, instead of padding the whole tensor in memory.
+class PaddedRows {
+ public:
+  PaddedRows(const float* x, int64_t H, int64_t W, int64_t C, int64_t k, int64_t before)
+      : x_(x), H_(H), W_(W), C_(C), k_(k), before_(before), stride_(((W + k - 1) * C + 15) / 16 * 16),
+        buf_(static_cast<float*>(std::aligned_alloc(64, (k + 1) * stride_ * sizeof(float)))),
+        tag_(k, -1) {
+    TORCH_CHECK(buf_ != nullptr, "depthwise: out of memory");
+    std::memset(buf_, 0, (k + 1) * stride_ * sizeof(float));
+  }
+  ~PaddedRows() { std::free(buf_); }
+  PaddedRows(const PaddedRows&) = delete;
+  PaddedRows& operator=(const PaddedRows&) = delete;
+
+  // pointers to the k padded rows under output row h of image n
+  void window(int64_t n, int64_t h, const float** rows) {
+    for (int64_t i = 0; i < k_; ++i) rows[i] = row(n, h + i - before_);
+  }
+
+ private:
+  const float* row(int64_t n, int64_t hh) {
+    if (hh < 0 || hh >= H_) return buf_ + k_ * stride_;  // the zero buffer
+    int64_t slot = hh % k_, tag = n * H_ + hh;
+    float* dst = buf_ + slot * stride_;
+    if (tag_[slot] != tag) {
+      std::memcpy(dst + before_ * C_, x_ + tag * W_ * C_, W_ * C_ * sizeof(float));
+      tag_[slot] = tag;
+    }
+    return dst;
+  }
+  const float* x_;
+  int64_t H_, W_, C_, k_, before_, stride_;
+  float* buf_;
+  std::vector<int64_t> tag_;
+};
+
+// out[o, :16] = bias + sum_{i,j} rows[i][o + j, :16] * w[i, j, :16] for o < W_TILE
+template <int W_TILE>
+inline void conv_tile(const float* const* rows, int64_t off, int64_t C, const float* w, int64_t k,
+                      const float* bias, float* out) {
+  vf acc[W_TILE];
+  vf b = bias ? load(bias) : vf{};
+  for (int o = 0; o < W_TILE; ++o) acc[o] = b;
+  for (int64_t i = 0; i < k; ++i) {
+    const float* xr = rows[i] + off;
+    const float* wr = w + i * k * C;
+    for (int64_t j = 0; j < k; ++j) {
+      vf wv = load(wr + j * C);
+#pragma GCC unroll 8
+      for (int o = 0; o < W_TILE; ++o) acc[o] += load(xr + (o + j) * C) * wv;
+    }
+  }
+  for (int o = 0; o < W_TILE; ++o) store(out + o * C, acc[o]);
+}
+
+// the channels beyond the last full vector, one at a time (only odd widths reach this)
+inline void conv_scalar(const float* const* rows, int64_t C, const float* w, int64_t k,
+                        const float* bias, float* out, int64_t W, int64_t c_from) {
+  for (int64_t o = 0; o < W; ++o)
+    for (int64_t c = c_from; c < C; ++c) {
+      float acc = bias ? bias[c] : 0.f;
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t j = 0; j < k; ++j) acc += rows[i][(o + j) * C + c] * w[(i * k + j) * C + c];
+      out[o * C + c] = acc;
+    }
+}
+
+// one output row: every full vector of channels in tiles of NW pixels, then the odd channels
+void conv_row(const float* const* rows, int64_t C, const float* w, int64_t k, const float* bias,
+              float* out, int64_t W) {
+  int64_t c_vec = C - C % VL;
+  for (int64_t c0 = 0; c0 < c_vec; c0 += VL) {
+    const float* bc = bias ? bias + c0 : nullptr;
+    int64_t w0 = 0;
+    for (; w0 + NW <= W; w0 += NW)
+      conv_tile<NW>(rows, w0 * C + c0, C, w + c0, k, bc, out + w0 * C + c0);
+    for (; w0 < W; ++w0) conv_tile<1>(rows, w0 * C + c0, C, w + c0, k, bc, out + w0 * C + c0);
+  }
+  if (c_vec < C) conv_scalar(rows, C, w, k, bias, out, W, c_vec);
+}
+
+// y[n, h, w, c] = bias[c] + sum_{i,j} x[n, h + i - before, w + j - before, c] * taps[i, j, c]
+at::Tensor correlate(const at::Tensor& x, const at::Tensor& t, const float* bias, int64_t before) {
+  int64_t N = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3), k = t.size(0);
+  auto out = at::empty({N, H, W, C}, x.options());
+  const float* xs = x.data_ptr<float>();
+  const float* ts = t.data_ptr<float>();
+  float* y = out.data_ptr<float>();
+  at::parallel_for(0, N * H, 1, [&](int64_t begin, int64_t end) {
+    PaddedRows ring(xs, H, W, C, k, before);
+    std::vector<const float*> rows(k);
+    for (int64_t r = begin; r < end; ++r) {
+      ring.window(r / H, r % H, rows.data());
+      conv_row(rows.data(), C, ts, k, bias, y + r * W * C, W);
+    }
+  });
+  return out.permute({0, 3, 1, 2});
+}
+
+void check(const at::Tensor& x, const at::Tensor& w) {
+  TORCH_CHECK(x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() == 4,
+              "dw: x must be a 4-d float32 CPU tensor");
+  TORCH_CHECK(w.scalar_type() == at::kFloat && w.dim() == 4 && w.size(1) == 1 &&
+                  w.size(0) == x.size(1) && w.size(2) == w.size(3),
+              "dw: w must be float32 (C, 1, k, k) with C = x.size(1)");
+}
+
+at::Tensor dw_forward(const at::Tensor& x, const at::Tensor& w,
+                      const c10::optional<at::Tensor>& bias, int64_t pad_before) {
+  check(x, w);
+  at::Tensor b = bias.has_value() ? bias->contiguous() : at::Tensor();
+  return correlate(nhwc(x), taps(w, false), b.defined() ? b.data_ptr<float>() : nullptr,
+                   pad_before);
+}
+
+at::Tensor dw_input_grad(const at::Tensor& g, const at::Tensor& w, int64_t pad_before) {
+  check(g, w);
+  return correlate(nhwc(g), taps(w, true), nullptr, w.size(2) - 1 - pad_before);
+}
+
+// dw[i, j, :16] += sum_{o < W_TILE} g[o, :16] * rows[i][o + j, :16]
+template <int W_TILE>
+inline void wgrad_tile(const float* const* rows, int64_t off, int64_t C, const float* g,
+                       int64_t k, float* dw) {
+  vf gv[W_TILE];
+  for (int o = 0; o < W_TILE; ++o) gv[o] = load(g + o * C);
+  for (int64_t i = 0; i < k; ++i) {
+    const float* xr = rows[i] + off;
+    float* dr = dw + i * k * C;
+    for (int64_t j = 0; j < k; ++j) {
+      vf a = vf{}, b = vf{};  // two chains: the adds of one tap overlap
+#pragma GCC unroll 8
+      for (int o = 0; o + 1 < W_TILE; o += 2) {
+        a += gv[o] * load(xr + (o + j) * C);
+        b += gv[o + 1] * load(xr + (o + 1 + j) * C);
+      }
+      if (W_TILE % 2) a += gv[W_TILE - 1] * load(xr + (W_TILE - 1 + j) * C);
+      store(dr + j * C, load(dr + j * C) + a + b);
+    }
+  }
+}
+
+at::Tensor dw_weight_grad(const at::Tensor& x_in, const at::Tensor& g_in, int64_t k,
+                          int64_t pad_before) {
+  TORCH_CHECK(x_in.sizes() == g_in.sizes(), "dw_weight_grad: x and g differ in shape");
+  auto x = nhwc(x_in), g = nhwc(g_in);
+  int64_t N = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3), c_vec = C - C % VL;
+  int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), N));
+  auto partial = at::zeros({parts, k, k, C}, x.options());
+  const float* xs = x.data_ptr<float>();
+  const float* gs = g.data_ptr<float>();
+  float* ps = partial.data_ptr<float>();
+  at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+    PaddedRows ring(xs, H, W, C, k, pad_before);
+    std::vector<const float*> rows(k);
+    for (int64_t p = begin; p < end; ++p) {
+      float* dw = ps + p * k * k * C;
+      for (int64_t n = p * N / parts; n < (p + 1) * N / parts; ++n)
+        for (int64_t h = 0; h < H; ++h) {
+          ring.window(n, h, rows.data());
+          const float* gr = gs + (n * H + h) * W * C;
+          for (int64_t c0 = 0; c0 < c_vec; c0 += VL) {
+            int64_t w0 = 0;
+            for (; w0 + NW <= W; w0 += NW)
+              wgrad_tile<NW>(rows.data(), w0 * C + c0, C, gr + w0 * C + c0, k, dw + c0);
+            for (; w0 < W; ++w0)
+              wgrad_tile<1>(rows.data(), w0 * C + c0, C, gr + w0 * C + c0, k, dw + c0);
+          }
+          for (int64_t c = c_vec; c < C; ++c)
+            for (int64_t i = 0; i < k; ++i)
+              for (int64_t j = 0; j < k; ++j) {
+                float acc = 0.f;
+                for (int64_t o = 0; o < W; ++o) acc += gr[o * C + c] * rows[i][(o + j) * C + c];
+                dw[(i * k + j) * C + c] += acc;
+              }
+        }
+    }
+  });
+  return partial.sum(0).permute({2, 0, 1}).unsqueeze(1).contiguous();  // (C, 1, k, k)
+}
+
+}  // namespace
+
+TORCH_LIBRARY(spatialmix_native, m) {
+  m.def("dw_forward(Tensor x, Tensor w, Tensor? bias, int pad_before) -> Tensor");
+  m.def("dw_input_grad(Tensor g, Tensor w, int pad_before) -> Tensor");
+  m.def("dw_weight_grad(Tensor x, Tensor g, int k, int pad_before) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(spatialmix_native, CPU, m) {
+  m.impl("dw_forward", &dw_forward);
+  m.impl("dw_input_grad", &dw_input_grad);
+  m.impl("dw_weight_grad", &dw_weight_grad);
+}
