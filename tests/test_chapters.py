@@ -43,14 +43,24 @@ SMOKE = {
         "kernel_size": 3,
         "patch_size": 2,
     },
-    "06_adversarial": {"scale": "smoke", "dataset": "mnist", "depths": [1], "seeds": [0]},
+    "06_adversarial": {
+        "scale": "smoke",
+        "dataset": "mnist",
+        "depths": [1],
+        "seeds": [0],
+        "size": 64,
+    },
     "07_unshuffling": {
         "scale": "smoke",
-        "datasets": ["mnist"],
+        "dataset": "mnist",
+        "panels": ["mnist", "fashion_mnist"],
         "seeds": [0],
         "width": 8,
         "depth": 1,
         "kernel_size": 3,
+        "depths": [1, 2],  # every model this small is warned about: it cannot see the image
+        "widths": [8],
+        "kernel_sizes": [3, 5],
     },
     "08_performance": {"scale": "smoke"},
 }

@@ -2,14 +2,20 @@ import pytest
 import torch
 
 from spatialmix.data import (
+    RANDAUGMENT_MAGNITUDE,
+    RANDAUGMENT_OPS,
     Loader,
     augment_batch,
     generator,
     permute_pixels,
     pixel_permutation,
+    rand_augment,
     stratified_subset,
     unpermute_pixels,
 )
+from spatialmix.models import ModelConfig
+from spatialmix.results import RunConfig
+from spatialmix.scales import AUGMENT, SCALES, augment_for
 
 
 def test_permuting_then_inverting_is_the_identity():
@@ -84,3 +90,45 @@ def test_eval_loader_keeps_every_image_in_order():
 def test_loader_rejects_too_few_images():
     with pytest.raises(ValueError, match="cannot fill"):
         Loader(torch.zeros(3, 1, 4, 4, dtype=torch.uint8), torch.arange(3), 8, train=True)
+
+
+def test_randaugment_changes_a_uint8_batch_and_keeps_dtype_shape_and_seed():
+    x = torch.randint(0, 256, (32, 3, 32, 32), dtype=torch.uint8, generator=generator(5))
+    out = rand_augment(x, generator(0))
+    assert out.dtype == torch.uint8 and out.shape == x.shape
+    assert not torch.equal(out, x)
+    assert torch.equal(out, rand_augment(x, generator(0)))  # seeded: a resumed run sees it again
+    assert not torch.equal(out, rand_augment(x, generator(1)))
+    both = augment_batch(x, "crop_flip_randaugment", generator(2))
+    assert both.dtype == torch.uint8 and both.shape == x.shape
+    assert not torch.equal(both, augment_batch(x, "crop_flip", generator(2)))
+
+
+def test_randaugment_gives_each_image_one_of_torchvisions_outputs():
+    """Every image draws its own op from torchvision's RandAugment: the batch of one image holds
+    only outputs the public transform can give that image, and more than one of them."""
+    from torchvision.transforms import RandAugment
+
+    image = torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8, generator=generator(3))
+    reference = RandAugment(RANDAUGMENT_OPS, RANDAUGMENT_MAGNITUDE)
+    possible = set()
+    for seed in range(300):  # 14 ops, signed ones both ways: 300 draws see them all
+        torch.manual_seed(seed)
+        possible.add(reference(image).numpy().tobytes())
+    out = rand_augment(image.expand(64, -1, -1, -1), generator(0))
+    seen = {img.numpy().tobytes() for img in out}
+    assert seen <= possible and len(seen) > 5
+
+
+def test_randaugment_only_at_the_convmixer_paper_scale_on_cifar():
+    for scale in SCALES:
+        for family in ("sep_resnet", "convmixer", "unshuffle"):
+            for dataset in AUGMENT:
+                aug = augment_for(family, scale, dataset)
+                wanted = (family, scale) == ("convmixer", "paper") and dataset.startswith("cifar")
+                assert (aug == "crop_flip_randaugment") == wanted, (family, scale, dataset)
+    mixer = ModelConfig(arch="convmixer", regime="chans", width=128, depth=8, kernel_size=8)
+    assert RunConfig("unit", mixer, "cifar10", "paper").settings()[0]["augment"] == (
+        "crop_flip_randaugment")  # fmt: skip
+    for scale in ("smoke", "quick", "cpu", "converged"):  # CPU scales: off, so keys unchanged
+        assert RunConfig("unit", mixer, "cifar10", scale).settings()[0]["augment"] == "crop_flip"

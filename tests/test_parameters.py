@@ -68,6 +68,7 @@ REFUSED = [
     ("kernel_size", 2.5, r"parameter kernel_size: got 2.5; accepted: a positive integer"),
     ("size", True, r"parameter size: got True; accepted: a positive integer"),
     ("eps_255", 0.0, r"parameter eps_255: got 0.0; accepted: a positive number"),
+    ("sigmas", [0, -1], r"parameter sigmas: got \[0, -1\]; accepted: a non-empty list of numbers"),
     ("threshold", 1.5, r"parameter threshold: got 1.5; accepted: a number in \(0, 1\]"),
     ("device", "gpu0", r"parameter device: got 'gpu0'; accepted: auto, cpu, or cuda"),
     ("timed", "04", r"parameter timed: got '04'; accepted: a list of chapter numbers"),
@@ -93,6 +94,7 @@ def test_good_values_pass():
         ("depths", [1, 2]),
         ("seeds", [0]),
         ("eps_255", 1),
+        ("sigmas", [0, 0.5, 1, 2]),
         ("device", "cpu"),
         ("data_dir", ""),
     ]:

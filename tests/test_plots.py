@@ -81,3 +81,56 @@ def test_convergence_draws_regimes_and_the_paired_gap():
     assert len(left.lines) >= 2 and right.get_ylabel() == "chans − full (points)"
     empty = plots.plot_convergence({}, "t")
     assert plots.NO_RUNS in [t.get_text() for t in empty.axes[0].texts]
+
+
+def test_fig8_is_one_panel_per_sigma_with_half_nyquist_marked():
+    from matplotlib.patches import Circle
+
+    envelopes = {s: np.random.default_rng(0).random((16, 16)) for s in (0.0, 0.5, 1.0, 2.0)}
+    hf = {0.0: 0.81, 0.5: 0.66, 1.0: 0.18, 2.0: 0.06}
+    fig = plots.plot_smoothed_envelopes(envelopes, hf, title="t")
+    assert len(fig.axes) == 4
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0].startswith("σ = 0 (as drawn)") and titles[3].startswith("σ = 2")
+    assert "6.0% of energy outside" in titles[3]
+    for ax in fig.axes:
+        circles = [p for p in ax.patches if isinstance(p, Circle)]
+        assert [c.get_radius() for c in circles] == [0.25]
+    assert plots.NO_RUNS in [t.get_text() for t in plots.plot_smoothed_envelopes({}).axes[0].texts]
+    plt.close("all")
+
+
+def test_fig10_is_psnr_against_depth_width_and_k_with_baselines():
+    centre = (8, 32, 9)
+    shapes = [centre, (12, 32, 9), (8, 64, 9), (8, 32, 11)]
+    psnr = {(r, *s): [20.0 + i, 20.4 + i] for r in plots.REGIME_STYLE for i, s in enumerate(shapes)}
+    base = {"shuffled input": 7.2, "mean image": 11.7, "least squares": 77.6}
+    fig = plots.plot_unshuffle_sweeps(psnr, centre, base, "MNIST")
+    axes = fig.axes
+    assert [ax.get_xlabel() for ax in axes] == ["depth", "width h", "kernel size k"]
+    assert [[t.get_text() for t in ax.get_xticklabels()] for ax in axes] == [
+        ["8", "12"], ["32", "64"], ["9", "11"]]  # fmt: skip
+    assert axes[1].get_title() == "depth 8, k 9"
+    regimes = {s["label"] for s in plots.REGIME_STYLE.values()}
+    for ax in axes:  # one mean line per regime, each with two points
+        means = [c for c in ax.containers if c.get_label() in regimes]
+        assert len(means) == 3 and all(len(c.lines[0].get_xdata()) == 2 for c in means)
+        flat = {line.get_label() for line in ax.get_lines() if len(set(line.get_ydata())) == 1}
+        assert {"shuffled input", "mean image"} <= flat and "least squares" not in flat
+    labels = axes[0].get_legend_handles_labels()[1]
+    assert "least squares: 77.6 dB (above the axis)" in labels  # named, not drawn
+    assert axes[0].get_ylim()[1] < 40
+    assert fig.get_suptitle() == "MNIST\nmean ± sd, n = 2 seeds per point"
+    plt.close(fig)
+
+
+def test_fig11_rows_original_first_each_image_with_its_psnr():
+    img = np.zeros((3, 1, 4, 4), dtype=np.uint8)
+    rows = {"original": img, "shuffled input": img, "full": img, "chans": img}
+    fig = plots.plot_reconstructions(rows, n=3, psnr={"full": [30.0, 31.0, 32.5]})
+    axes = np.array(fig.axes).reshape(4, 3)
+    assert [ax.get_ylabel() for ax in axes[:, 0]] == list(rows)
+    assert [ax.get_title() for ax in axes[2]] == ["30.0 dB", "31.0 dB", "32.5 dB"]
+    assert axes[0, 0].get_title() == ""
+    plt.close(fig)
+    assert plots.reconstruction_rows([None], "mnist") == {}

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from spatialmix import report, scoreboard
-from spatialmix.claims import CLAIMS, Verdict
+from spatialmix.claims import AWAITING_RUNS, CLAIMS, Verdict
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "results" / "verdicts"
@@ -37,8 +37,10 @@ def test_every_claim_has_one_row_naming_it():
 
 
 def test_every_claim_has_a_stored_verdict():
+    """Except the claims committed before their runs (claims.AWAITING_RUNS), and those only
+    until a chapter stores their verdicts."""
     stored = {r["claim"] for rec in scoreboard.load_records(COMMITTED) for r in rec["verdicts"]}
-    assert stored == set(CLAIMS)
+    assert stored == set(CLAIMS) - AWAITING_RUNS
 
 
 def test_a_claim_without_verdicts_is_not_run_yet():

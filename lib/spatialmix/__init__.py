@@ -3,13 +3,14 @@
 Layers, lowest first. A module imports only from its own layer or a lower one, and no imports
 go round in a circle (tests/test_layout.py walks every import, function-level ones included):
 
-1. layers, spectral, attacks, text: the paper's operations on tensors (every module finds them
-   by type); plain-text tables
+1. layers, depthwise, spectral, attacks, text: the paper's operations on tensors (every module
+   finds them by type; depthwise: the native CPU kernel of spatial mixing); plain-text tables
 2. regimes: what is learned (full | chans | space), filter banks, parameter counts
 3. models: the three model families, ModelConfig, build_model (which applies the regime)
 4. formats, datasets, data: bytes on disk to fingerprinted datasets to batches
 5. accel, provenance: how a step runs (torch.compile, the allocator); where a number was made
-6. train, evaluation: the training loop; everything measured on a trained model
+6. train, evaluation, unshuffle: the training loop; everything measured on a trained model;
+   the un-shuffling task's receptive field and baselines
 7. scales, records, results: the presets; typed records; the one results store, which every
    record goes through (results.frame: the records as one long-form table)
 8. experiments, perf, migrate: the runs behind each figure; training speed, reference vs ours;

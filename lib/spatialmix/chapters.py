@@ -106,7 +106,7 @@ POSITIVE_INT_LISTS = {"depths", "widths", "counts", "kernel_sizes", "channels", 
                       "span_kernels", "adv_depths"}  # fmt: skip
 CHOICES = {"freeze": FREEZE_CHOICES, "scale": SCALES, "dataset": DATASETS}
 CHOICE_LISTS = {"datasets": DATASETS, "panels": DATASETS, "banks": BANKS, "adv_regimes": REGIMES}
-OTHERS = {"seed", "seeds", "threshold", "eps_255", "device", "data_dir", "timed"}
+OTHERS = {"seed", "seeds", "threshold", "eps_255", "device", "data_dir", "timed", "sigmas"}
 KNOWN = POSITIVE_INTS | POSITIVE_INT_LISTS | set(CHOICES) | set(CHOICE_LISTS) | OTHERS
 
 
@@ -160,6 +160,10 @@ def check_parameter(name: str, value: object) -> None:
             raise _refuse(name, value, "a non-empty list of integers 0 or more, e.g. [0, 1]")
     elif name == "threshold" and not (_is_number(value) and 0 < value <= 1):
         raise _refuse(name, value, "a number in (0, 1]")
+    elif name == "sigmas":
+        values = _as_list(name, value, "numbers 0 or more (σ of the Gaussian smoothing, Fig. 7)")
+        if not values or not all(_is_number(v) and v >= 0 for v in values):
+            raise _refuse(name, value, "a non-empty list of numbers 0 or more, e.g. [0, 0.5, 1]")
     elif name == "eps_255" and not (_is_number(value) and value > 0):
         raise _refuse(name, value, "a positive number (ε in units of 1/255)")
     elif name == "timed":

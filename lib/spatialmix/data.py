@@ -12,7 +12,11 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-AUGMENTS = ("crop_flip", "crop", "none")
+AUGMENTS = ("crop_flip", "crop", "none", "crop_flip_randaugment")
+# RandAugment as locuslab's convmixer-cifar10 train.py runs it by default (--ra-n 1, --ra-m 8; its
+# README's 92.5 % command raises them to 2 and 12), on torchvision's 31 magnitude bins
+RANDAUGMENT_OPS = 1
+RANDAUGMENT_MAGNITUDE = 8
 
 
 def generator(*parts: int) -> torch.Generator:
@@ -64,8 +68,42 @@ def unpermute_pixels(x: Tensor, perm: Tensor) -> Tensor:
     return permute_pixels(x, torch.argsort(perm))
 
 
+def rand_augment(
+    x: Tensor,
+    gen: torch.Generator,
+    num_ops: int = RANDAUGMENT_OPS,
+    magnitude: int = RANDAUGMENT_MAGNITUDE,
+    num_bins: int = 31,
+) -> Tensor:
+    """torchvision's RandAugment on a uint8 batch, every image drawing its own ops and signs.
+
+    torchvision's transform draws one op for the whole tensor it is given; locuslab applies it
+    per image. Here each image draws from `gen` (a resumed run sees the same batches), and the
+    images that drew the same op and sign go through torchvision's op together.
+    x: (B, C, H, W) uint8 -> same shape and dtype.
+    """
+    # torchvision's own op table and ops (private names: the test pins them to RandAugment's)
+    from torchvision.transforms import InterpolationMode, RandAugment
+    from torchvision.transforms.autoaugment import _apply_op
+
+    space = RandAugment(num_ops, magnitude, num_bins)._augmentation_space(num_bins, x.shape[-2:])
+    x = x.clone()
+    for _ in range(num_ops):
+        op = torch.randint(len(space), (len(x),), generator=gen)
+        negative = torch.randint(2, (len(x),), generator=gen).bool()
+        for i, (name, (levels, signed)) in enumerate(space.items()):
+            level = float(levels[magnitude]) if levels.ndim > 0 else 0.0
+            for neg in (False, True) if signed else (False,):
+                idx = torch.nonzero((op == i) & (negative == neg if signed else True)).flatten()
+                if len(idx):
+                    x[idx] = _apply_op(x[idx], name, -level if neg else level,
+                                       InterpolationMode.NEAREST, None)  # fmt: skip
+    return x
+
+
 def augment_batch(x: Tensor, augment: str, gen: torch.Generator, pad: int = 4) -> Tensor:
-    """Random crop (zero pad `pad`) and horizontal flip of a uint8 batch, done on the batch.
+    """Random crop (zero pad `pad`) and horizontal flip of a uint8 batch, done on the batch;
+    then, for "crop_flip_randaugment", RandAugment (rand_augment).
 
     x: (B, C, H, W) uint8 -> same shape and dtype.
     """
@@ -81,9 +119,11 @@ def augment_batch(x: Tensor, augment: str, gen: torch.Generator, pad: int = 4) -
     cols = (dx[:, None] + torch.arange(w))[:, None, None, :]  # (B, 1, 1, W)
     x = padded[torch.arange(b)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None],
                rows, cols]  # fmt: skip
-    if augment == "crop_flip":
+    if augment in ("crop_flip", "crop_flip_randaugment"):
         flip = torch.rand(b, generator=gen) < 0.5
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    if augment == "crop_flip_randaugment":  # after crop and flip, as locuslab's transform list
+        x = rand_augment(x, gen)
     return x
 
 

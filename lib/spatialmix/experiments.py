@@ -6,12 +6,16 @@ list ahead of time, and the chapter then only reads records (as a table: results
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
+from .data import stratified_subset
 from .datasets import DataNotFoundError, Dataset, load_dataset
+from .evaluation import permutation_for
 from .models import ModelConfig
 from .records import Record
 from .results import RunConfig, lookup, run
+from .scales import preset
+from .unshuffle import baseline_psnr
 
 RESNET_EXPERIMENT = "resnet"  # chapter 04: Figs. 2-4 share one pool of trained models
 MIXER_EXPERIMENT = "convmixer"  # chapter 05
@@ -109,21 +113,78 @@ def adversarial_runs(
     ]  # fmt: skip
 
 
+Shape = tuple[int, int, int]  # an un-shuffler's (depth, width, kernel_size)
+
+
+def unshuffle_shapes(
+    depth: int,
+    width: int,
+    kernel_size: int,
+    depths: Iterable[int] = (),
+    widths: Iterable[int] = (),
+    kernel_sizes: Iterable[int] = (),
+) -> list[Shape]:
+    """Fig. 10's model shapes: the central (depth, width, k) first, then each axis swept through
+    it with the other two held (one factor at a time: depth, then width, then k)."""
+    shapes = [(depth, width, kernel_size), *((d, width, kernel_size) for d in depths),
+              *((depth, w, kernel_size) for w in widths),
+              *((depth, width, k) for k in kernel_sizes)]  # fmt: skip
+    return list(dict.fromkeys(shapes))
+
+
+def unshuffle_shape(model: ModelConfig) -> Shape:
+    """A model's (depth, width, kernel_size), as Fig. 10's shapes are written."""
+    return model.depth, model.width, model.kernel_size
+
+
+def largest_shape(shapes: Iterable[Shape]) -> Shape:
+    """The shape with the most multiply-adds per pixel, depth·(width² + width·k²) (Fig. 11)."""
+    return max(shapes, key=lambda s: s[0] * (s[1] ** 2 + s[1] * s[2] ** 2))
+
+
 def unshuffle_runs(
     regimes: Iterable[str],
     datasets: Iterable[str],
     seeds: Iterable[int],
     scale: str,
-    width: int,
-    depth: int,
-    kernel_size: int,
+    shapes: Iterable[Shape],
 ) -> list[RunConfig]:
-    """Figs. 10-11: un-shuffling ConvMixers, one fixed pixel permutation (chapter 07)."""
+    """Figs. 10-11: un-shuffling ConvMixers of each shape, one fixed pixel permutation."""
     return [
-        RunConfig(UNSHUFFLE_EXPERIMENT, ModelConfig(arch="unshuffle", regime=r, width=width,
-                  depth=depth, kernel_size=kernel_size), ds, scale, seed)
-        for ds in datasets for seed in seeds for r in regimes
+        RunConfig(UNSHUFFLE_EXPERIMENT, ModelConfig(arch="unshuffle", regime=r, width=w, depth=d,
+                  kernel_size=k), ds, scale, seed)
+        for seed in seeds for ds in datasets for d, w, k in shapes for r in regimes
     ]  # fmt: skip
+
+
+# Chapter 07's cost, estimated (never trained) from one timed training step per shape: batch
+# 128, 1 thread, Intel Xeon (AVX-512), beside a 2-thread job, in img/s full / chans:
+# (depth 8, width 32, k 9) 115 / 248; (8, 64, 9) 50 / 76; (8, 128, 9) 25 / 48; (10, 64, 9)
+# 46 / 84; (8, 64, 11) 47 / 93; 3×32×32 at (8, 64, 9) 44 / 89; space ≈ 1.1× full. Assuming
+# 1.6× that with 2 threads, the committed grid (4 shapes on MNIST, the central one on
+# Fashion-MNIST and CIFAR-10, 3 regimes, 2 seeds: 36 runs) takes about 6.4 h at "converged"
+# (10,000 images × 10 epochs) and 19 min at "quick" (2,000 × 2).
+def fig10_runs(
+    dataset: str, panels: Iterable[str], seeds: Iterable[int], scale: str, shapes: Sequence[Shape]
+) -> list[RunConfig]:
+    """Chapter 07: every shape on `dataset` (Fig. 10's sweeps), the central one (shapes[0]) on
+    each other panel; per seed in turn, the central model on `dataset` first (its PSNR curve
+    says whether the recipe is long enough), every regime of a shape together."""
+    runs = []
+    for seed in seeds:
+        for ds in dict.fromkeys([dataset, *panels]):
+            runs += unshuffle_runs(REGIMES3, [ds], [seed], scale,
+                                   shapes if ds == dataset else shapes[:1])  # fmt: skip
+    return runs
+
+
+def unshuffle_baselines(data: Dataset, scale: str) -> dict[str, float]:
+    """Fig. 10's lines for one data set (unshuffle.baseline_psnr), on the training subset the
+    runs at `scale` learn from and the test subset they are scored on, with their permutation."""
+    s = preset("unshuffle", scale, data.name)
+    x_train = data.x_train[stratified_subset(data.y_train, s["n_train"], s["subset_seed"])]
+    x_test = data.x_test[stratified_subset(data.y_test, s["n_test"], s["subset_seed"])]
+    return baseline_psnr(x_train, x_test, permutation_for(data, s["perm_seed"]))
 
 
 def load_available(

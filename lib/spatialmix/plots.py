@@ -187,15 +187,16 @@ def n_text(groups: Sequence[Sequence[float]]) -> str:
     return f"mean ± sd, n = {n} seed{'s' if sizes[-1] > 1 else ''} per point"
 
 
-def _errorline(ax, xs, groups, style) -> None:  # noqa: ANN001 - private helper
-    """Mean ± sd (in %) of each group against xs; groups without values are left out."""
+def _errorline(ax, xs, groups, style, scale: float = 100) -> None:  # noqa: ANN001 - private
+    """Mean ± sd of each group against xs, times scale (100: fractions drawn in %); groups
+    without values are left out."""
     kept = [(x, g) for x, g in zip(xs, groups, strict=True) if len(g)]
     if not kept:
         return
     xs, groups = [x for x, _ in kept], [g for _, g in kept]
     means = [np.mean(g) for g in groups]
     sds = [np.std(g, ddof=1) if len(g) > 1 else 0 for g in groups]
-    ax.errorbar(xs, np.array(means) * 100, yerr=np.array(sds) * 100, capsize=3, **style)
+    ax.errorbar(xs, np.array(means) * scale, yerr=np.array(sds) * scale, capsize=3, **style)
 
 
 def plot_depth(
@@ -351,6 +352,38 @@ def plot_layer_envelopes(rows: Mapping[str, Sequence[np.ndarray]], title: str = 
     return fig
 
 
+def plot_smoothed_envelopes(
+    envelopes: Mapping[float, np.ndarray],
+    hf_fraction: Mapping[float, float] | None = None,
+    cutoff: float = 0.25,
+    title: str = "",
+) -> Figure:
+    """Fig. 8: a bank's envelope before smoothing (σ = 0) and after each σ, one panel per σ.
+
+    Each panel is scaled to its own maximum (smoothing at a kept norm raises the peak), and a
+    dashed circle marks |f| = cutoff (half Nyquist). hf_fraction[σ], if given, is named in the
+    panel's title: the share of the bank's energy outside the circle.
+    """
+    if not envelopes:
+        return _empty_figure(title)
+    sigmas = sorted(envelopes)
+    fig, axes = plt.subplots(1, len(sigmas), figsize=(2.2 * len(sigmas), 2.6), squeeze=False,
+                             constrained_layout=True)  # fmt: skip
+    for ax, sigma in zip(axes[0], sigmas, strict=True):
+        env = np.asarray(envelopes[sigma])
+        ax.imshow(env, cmap="magma", vmin=0, vmax=env.max(), extent=(-0.5, 0.5, -0.5, 0.5))
+        ax.add_patch(plt.Circle((0, 0), cutoff, fill=False, ls="--", lw=0.8, color="white"))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        name = "σ = 0 (as drawn)" if sigma == 0 else f"σ = {sigma:g}"
+        if hf_fraction is not None and sigma in hf_fraction:
+            name += f"\n{hf_fraction[sigma]:.1%} of energy outside"
+        ax.set_title(name, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def plot_robustness(
     acc: Mapping[tuple[str, str, int], Sequence[float]],
     panels: Sequence[str],
@@ -410,27 +443,103 @@ def _clean_ticks(
                         lw=1.5, label="clean accuracy" if (i, j) == (0, 0) else None)  # fmt: skip
 
 
-def reconstruction_rows(records: Iterable[Record | None], dataset: str) -> dict[str, list]:
-    """Fig. 11's rows for one dataset: shuffled input, each regime's output, the original."""
+# Fig. 10's horizontal lines: the outputs that need no convolution (unshuffle.baseline_psnr)
+BASELINE_STYLE = {"shuffled input": {"color": "0.55", "ls": ":"},
+                  "mean image": {"color": "0.3", "ls": "--"},
+                  "least squares": {"color": "k", "ls": "-."}}  # fmt: skip
+# per axis of Fig. 10: its label, and its name where a panel title states the held values
+UNSHUFFLE_AXES = (("depth", "depth"), ("width h", "width"), ("kernel size k", "k"))
+
+
+def plot_unshuffle_sweeps(
+    psnr: Mapping[tuple[str, int, int, int], Sequence[float]],
+    centre: tuple[int, int, int],
+    baselines: Mapping[str, float] | None = None,
+    title: str = "",
+) -> Figure:
+    """Fig. 10: test PSNR against depth, width and k (one panel each, the other two held at the
+    central shape), mean ± sd per regime; baselines as horizontal lines.
+
+    psnr[(regime, depth, width, k)] = per-seed PSNR (dB); centre = (depth, width, k). A baseline
+    more than 6 dB above every plotted mean would flatten the curves: it is named in the legend
+    with its value instead of drawn.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), sharey=True, constrained_layout=True)
+    groups = [v for v in psnr.values() if len(v)]
+    fig.suptitle("\n".join(t for t in (title, n_text(groups)) if t), fontsize=10)
+    means = [float(np.mean(v)) for v in groups]
+    top = max(means, default=-np.inf) + 6
+    above = {k: v for k, v in (baselines or {}).items() if v > top}
+    for i, (ax, (label, _)) in enumerate(zip(axes, UNSHUFFLE_AXES, strict=True)):
+        held = centre[:i] + centre[i + 1 :]
+        drawn = []
+        for regime, style in REGIME_STYLE.items():
+            on_axis = {s[i]: v for (r, *s), v in psnr.items() if r == regime and len(v)
+                       and tuple(s[:i] + s[i + 1 :]) == held}  # fmt: skip
+            xs = sorted(on_axis)
+            _errorline(ax, xs, [on_axis[x] for x in xs], style, scale=1)
+            drawn += xs
+        if not drawn:
+            _note(ax)
+            continue
+        for name, value in (baselines or {}).items():
+            if name not in above:
+                ax.axhline(value, lw=1, label=name, **BASELINE_STYLE.get(name, {}))
+        ax.set_xticks(sorted(set(drawn)))
+        ax.set_xlabel(label)
+        names = [n for j, (_, n) in enumerate(UNSHUFFLE_AXES) if j != i]
+        ax.set_title(", ".join(f"{n} {v}" for n, v in zip(names, held, strict=True)), fontsize=9)
+    axes[0].set_ylabel("test PSNR (dB)")
+    for ax in axes:  # one legend, on the first panel that draws anything
+        if ax.get_legend_handles_labels()[0]:
+            for name, value in above.items():  # off the chart: named with its value
+                ax.plot([], [], lw=1, label=f"{name}: {value:.1f} dB (above the axis)",
+                        **BASELINE_STYLE.get(name, {}))  # fmt: skip
+            ax.legend(fontsize=7)
+            break
+    return fig
+
+
+def reconstruction_rows(
+    records: Iterable[Record | None],
+    dataset: str,
+    shape: tuple[int, int, int] | None = None,
+    seed: int | None = None,
+) -> dict[str, list]:
+    """Fig. 11's rows for one dataset: the original, the shuffled input, each regime's output.
+
+    shape = (depth, width, k) and seed select the runs shown (default: any; the last one read of
+    each regime wins).
+    """
     rows: dict[str, list] = {}
-    for r in [r for r in records if r is not None and r.spec.data.name == dataset]:
+    for r in records:
+        if r is None or r.spec.data.name != dataset or not r.reconstructions:
+            continue
+        m = r.spec.model
+        if (shape is not None and (m.depth, m.width, m.kernel_size) != tuple(shape)) or (
+            seed is not None and r.spec.seed != seed):  # fmt: skip
+            continue
         shown = r.reconstructions
-        if shown:
-            rows.setdefault("shuffled input", shown["input"])
-            rows[r.spec.model.regime] = shown["output"]
-            rows["original"] = shown["target"]
-    if rows:  # the target row last
-        rows["original"] = rows.pop("original")
-    return rows
+        rows.setdefault("original", shown["target"])
+        rows.setdefault("shuffled input", shown["input"])
+        rows[m.regime] = shown["output"]
+    return {k: rows[k] for k in ("original", "shuffled input", *REGIME_STYLE) if k in rows}
 
 
-def plot_reconstructions(images: Mapping[str, np.ndarray], n: int = 6) -> Figure:
-    """Fig. 11: rows of images (shuffled input, outputs, target), uint8 (N, C, H, W)."""
+def plot_reconstructions(
+    images: Mapping[str, np.ndarray],
+    n: int = 6,
+    psnr: Mapping[str, Sequence[float]] | None = None,
+) -> Figure:
+    """Fig. 11: rows of images (original, shuffled input, outputs), uint8 (N, C, H, W).
+
+    psnr[label], if given, titles each image of that row with its PSNR in dB.
+    """
     images = {label: batch for label, batch in images.items() if len(batch)}
     if not images:
         return _empty_figure()
     n = min(n, min(len(batch) for batch in images.values()))
-    fig, axes = plt.subplots(len(images), n, figsize=(1.3 * n, 1.4 * len(images)),
+    fig, axes = plt.subplots(len(images), n, figsize=(1.3 * n, 1.5 * len(images)),
                              squeeze=False, constrained_layout=True)  # fmt: skip
     for i, (label, batch) in enumerate(images.items()):
         batch = np.asarray(batch)
@@ -440,6 +549,8 @@ def plot_reconstructions(images: Mapping[str, np.ndarray], n: int = 6) -> Figure
             ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=255)
             ax.set_xticks([])
             ax.set_yticks([])
+            if psnr is not None and label in psnr and j < len(psnr[label]):
+                ax.set_title(f"{psnr[label][j]:.1f} dB", fontsize=7)
             if j == 0:
                 ax.set_ylabel(label, fontsize=8)
     return fig

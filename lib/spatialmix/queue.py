@@ -60,8 +60,12 @@ def chapter_grid(
             *ex.adversarial_runs(ex.REGIMES3, p["depths"], p["dataset"], p["seeds"], scale, eps),
         ]
     if chapter == "07":
-        return ex.unshuffle_runs(ex.REGIMES3, p["datasets"], p["seeds"], scale, p["width"],
-                                 p["depth"], p["kernel_size"])  # fmt: skip
+        shapes = ex.unshuffle_shapes(p["depth"], p["width"], p["kernel_size"], p["depths"],
+                                     p["widths"], p["kernel_sizes"])  # fmt: skip
+        panels = p["panels"]
+        if available_only:
+            panels = list(ex.load_available(panels)[0])
+        return ex.fig10_runs(p["dataset"], panels, p["seeds"], scale, shapes)
     raise ValueError(f"chapter {chapter!r} trains no runs; chapters with runs: 04, 05, 06, 07")
 
 

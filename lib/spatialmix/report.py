@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .claims import CLAIMS, Verdict, evaluate, mean_sd
+from .claims import CLAIMS, Interval, Verdict, evaluate, mean_sd, paired
 from .experiments import resnet
 from .models import build_model
 from .regimes import REGIMES, count_trainable
@@ -239,9 +239,56 @@ def _fig6(m: Mapping) -> str:
     return text
 
 
-def _fig10(m: Mapping) -> str:
-    return (f"PSNR full {m['full']:.2f}, chans {m['chans']:.2f}, baseline {m['baseline']:.2f} dB; "
-            f"margin {m['margin']:+.2f} ± {m['spread']:.2f} dB")  # fmt: skip
+def _db(d: Mapping) -> str:
+    """A paired difference in dB with its 90 % interval: '+0.70 [-1.20, +2.60] dB'."""
+    if not math.isfinite(d["lo"]):
+        return f"{d['mean']:+.2f} dB [one seed: no interval]"
+    return f"{d['mean']:+.2f} [{d['lo']:+.2f}, {d['hi']:+.2f}] dB"
+
+
+def _fig10_learns(m: Mapping) -> str:
+    return (f"full {m['full']:.2f} dB, mean image {m['mean_image']:.2f} dB: full − mean image "
+            f"{_db(m['gain'])}")  # fmt: skip
+
+
+def _fig10_chans(m: Mapping) -> str:
+    return "; ".join(f"{shape}: full − chans {_db(v['full_minus_chans'])}"
+                     for shape, v in m.items())  # fmt: skip
+
+
+def _fig10_grows(m: Mapping) -> str:
+    return "; ".join(f"{label} {_db(v['gain'])}" if "gain" in v else label
+                     for label, v in m.items())  # fmt: skip
+
+
+def _fig10_params(m: Mapping) -> str:
+    text = ", ".join(f"k {k}: {n:,}" for k, n in m["chans"].items())
+    full = ", ".join(f"k {k}: {n:,}" for k, n in m.get("full", {}).items())
+    return f"chans learns {text}" + (f" (full: {full})" if full else "") + " parameters"
+
+
+def _fig7_robust(m: Mapping) -> str:
+    return (f"σ {m['sigma']:g} against σ 0: robust accuracy {_ci(m['robust_gain'])} points, "
+            f"clean accuracy lost {_ci(m['clean_drop'])} points")  # fmt: skip
+
+
+def _fig7_gain(m: Mapping) -> str:
+    if "why" in m:
+        return str(m["why"])
+    return f"best σ {m['sigma_best']:g} against σ 0: relative gain {_ci(m['relative_gain'])} %"
+
+
+def _fig9(m: Mapping) -> str:
+    return "; ".join(f"{layer}: random − learned {_ci(v['random_minus_learned'])} points of the "
+                     "energy above half Nyquist" for layer, v in m.items())  # fmt: skip
+
+
+def _coverage(m: Mapping) -> str:
+    if "rho" not in m:
+        return f"{m['banks']} banks: too few for a rank correlation"
+    r = m["rho"]
+    lo_hi = f"{r['lo']:+.2f}, {r['hi']:+.2f}" if math.isfinite(r["lo"]) else "one seed: no interval"
+    return f"Spearman ρ {r['mean']:+.2f} [{lo_hi}] over {m['banks']} banks"
 
 
 # claim id -> what its Verdict.measured says, in one line: each paired difference the claim
@@ -254,8 +301,15 @@ FORMATS: dict[str, Callable[[Mapping], str]] = {
     "fig5_chans_close_to_full": _regimes("depth "),
     "fig6_chans_more_robust": _fig6,
     "fig6_gap_gone_adversarial": _fig6,
-    "fig10_chans_unshuffles": _fig10,
+    "fig10_full_learns": _fig10_learns,  # issue 15: chapter 07, in dB
+    "fig10_chans_unshuffles": _fig10_chans,
+    "fig10_psnr_grows": _fig10_grows,
+    "fig10_chans_params_flat": _fig10_params,
     "fig4_gap_closes": _fig4,
+    "fig7_smoothing_robust": _fig7_robust,  # issue 16
+    "fig7_relative_gain": _fig7_gain,
+    "fig9_learned_filters_smoother": _fig9,
+    "coverage_predicts_accuracy": _coverage,
 }
 
 
@@ -406,19 +460,6 @@ def spectra_table(df: pd.DataFrame) -> str:
     return table(["regime", "layer", "coverage", "high-frequency energy"], rows)
 
 
-def psnr_groups(df: pd.DataFrame) -> dict[str, dict[str, list[float]]]:
-    """Fig. 10: test PSNR per dataset and regime, with the two do-nothing baselines and the
-    better of them per run ("baseline")."""
-    out: dict[str, dict[str, list[float]]] = {}
-    for name in df["dataset"].unique() if len(df) else []:
-        sel = df[df["dataset"] == name]
-        by = {**groups(sel, "test_psnr", ("regime",)), "input": groups(sel, "input_psnr", ())[()],
-              "constant": groups(sel, "constant_psnr", ())[()]}  # fmt: skip
-        by["baseline"] = [max(a, b) for a, b in zip(by["input"], by["constant"], strict=True)]
-        out[str(name)] = by
-    return out
-
-
 def sample_size(df: pd.DataFrame, metric: str) -> int:
     """How many images a metric was measured on (the largest n among the runs; 0 if none)."""
     n = df.loc[df["metric"] == metric, "n"] if len(df) else []
@@ -478,3 +519,120 @@ def robustness_verdicts(
             clean = {r: acc[c, r, m] for (c, r, m) in acc if c == clean_of[cond] and m == n}
             out[f"{cond}, n = {n}"] = verdict(claim_id, robust, cfgs, records, pair, clean=clean)
     return out
+
+
+# --- issue 16: which way full vs chans goes under attack, and what smoothing leaves (Fig. 8) ---
+
+
+def robust_gaps(
+    acc: Mapping[tuple[str, str, int], Sequence[float]],
+    condition: str,
+    clean: str,
+    pair: tuple[str, str] = ("full", "chans"),
+) -> dict[int, dict[str, Interval]]:
+    """Per depth where both regimes are stored: second − first under `condition`, in accuracy
+    ("points") and as a share of each run's clean accuracy acc[clean, regime, n] ("share"), each
+    a paired Interval over seeds (acc as from attack_groups)."""
+    a, b = pair
+    out = {}
+    for n in sorted({m for c, r, m in acc if c == condition and r == a}):
+        keys = [(condition, a, n), (condition, b, n), (clean, a, n), (clean, b, n)]
+        if not all(k in acc for k in keys) or len({len(acc[k]) for k in keys}) > 1:
+            continue
+        share = {r: [x / c for x, c in zip(acc[condition, r, n], acc[clean, r, n], strict=True)]
+                 for r in pair}  # fmt: skip
+        out[n] = {"points": paired(acc[condition, b, n], acc[condition, a, n]),
+                  "share": paired(share[b], share[a])}  # fmt: skip
+    return out
+
+
+def robust_gap_table(
+    acc: Mapping[tuple[str, str, int], Sequence[float]],
+    conditions: Mapping[str, str],
+    pair: tuple[str, str] = ("full", "chans"),
+) -> str:
+    """Per attack and depth: both regimes' accuracy, mean ± sd (n), and second − first in points
+    and as a share of clean accuracy, each with its 90 % interval. conditions: attack -> clean."""
+    a, b = pair
+    rows = []
+    for cond, clean in conditions.items():
+        for n, gap in robust_gaps(acc, cond, clean, pair).items():
+            rows.append((cond, n, mean_sd_text(acc[cond, a, n], True),
+                         mean_sd_text(acc[cond, b, n], True), _ci(gap["points"].as_dict()),
+                         _ci(gap["share"].as_dict())))  # fmt: skip
+    head = ["attack", "depth", f"{a} %", f"{b} %", f"{b} − {a} (points)", "as a share of clean (%)"]
+    return table(head, rows)
+
+
+def _depths(depths: Sequence[int]) -> str:
+    return f"depth{'s' if len(depths) > 1 else ''} {_compact(depths)}" if depths else "no depth"
+
+
+def _direction(gaps: Mapping[int, Interval], a: str, b: str, what: str, unit: str) -> str:
+    more = [n for n, g in gaps.items() if g.mean > 0]
+    less = [n for n, g in gaps.items() if g.mean < 0]
+    if len(less) == len(gaps):
+        head = f"{b} keeps less {what} than {a} at every depth"
+    elif len(more) == len(gaps):
+        head = f"{b} keeps more {what} than {a} at every depth"
+    else:
+        head = f"{b} keeps more {what} than {a} at {_depths(more)} and less at {_depths(less)}"
+    means = [g.mean for g in gaps.values()]
+    clear = sum(g.lo > 0 or g.hi < 0 for g in gaps.values())
+    return (f"{head} ({b} − {a} from {_pts(min(means))} to {_pts(max(means))} {unit}; the 90 % "
+            f"interval excludes zero at {clear} of {len(gaps)} depths)")  # fmt: skip
+
+
+def robust_gap_text(
+    acc: Mapping[tuple[str, str, int], Sequence[float]],
+    condition: str,
+    clean: str,
+    pair: tuple[str, str] = ("full", "chans"),
+) -> str:
+    """Which regime of the pair keeps more accuracy under `condition`, as a sentence, from the
+    means and the paired intervals of robust_gaps: in accuracy, then as a share of clean."""
+    gaps = robust_gaps(acc, condition, clean, pair)
+    if not gaps:
+        return f"No depth has stored runs of both {pair[0]} and {pair[1]} under {condition}."
+    a, b = pair
+    points = _direction({n: g["points"] for n, g in gaps.items()}, a, b, "accuracy", "points")
+    share = _direction({n: g["share"] for n, g in gaps.items()}, a, b,
+                       "of its clean accuracy", "% of clean")  # fmt: skip
+    return f"Under {condition}, {points}; as a share of clean accuracy, {share}."
+
+
+def smoothing_text(df: pd.DataFrame) -> str:
+    """What the strongest smoothing leaves of a bank, as a sentence (df: smoothing_table)."""
+    df = df.sort_values("sigma")
+    first, last = df.iloc[0], df.iloc[-1]
+    falls = bool((df["hf_fraction"].diff().dropna() < 0).all())
+    return (f"At σ = {last.sigma:g}, {last.hf_fraction:.1%} of the bank's energy lies above half "
+            f"the Nyquist frequency, against {first.hf_fraction:.1%} at σ = {first.sigma:g} "
+            f"({'falling' if falls else 'not falling'} at every step of σ); the envelope's "
+            f"coverage goes from {first.coverage:.2f} to {last.coverage:.2f}.")  # fmt: skip
+
+
+# --- issue 15: chapter 07's tables (un-shuffling, Figs. 10-11) --------------------------------
+
+
+def curve_table(curves: Mapping[str, Mapping[int, Sequence[float]]], digits: int = 2) -> str:
+    """A metric after every epoch per regime, mean ± sd (n), from curves(...) (e.g. test PSNR)."""
+    regimes = [r for r in REGIMES if r in curves]
+    epochs = sorted({e for r in regimes for e in curves[r]})
+    rows = [(e, *(mean_sd_text(curves[r][e], digits=digits) if e in curves[r] else "–"
+                  for r in regimes)) for e in epochs]  # fmt: skip
+    return table(["epoch", *regimes], rows)
+
+
+def shape_table(
+    psnr: Mapping[str, Mapping[tuple[str, int, int, int], Sequence[float]]], digits: int = 2
+) -> str:
+    """Fig. 10's numbers: per data set and shape (depth, width, k), each regime's test PSNR
+    mean ± sd (n); psnr[dataset][(regime, depth, width, k)] = per seed."""
+    rows = []
+    for name, by_key in psnr.items():
+        for shape in sorted({tuple(key[1:]) for key in by_key}):
+            cells = [mean_sd_text(by_key[(r, *shape)], digits=digits)
+                     if (r, *shape) in by_key else "–" for r in REGIMES]  # fmt: skip
+            rows.append((name, *shape, *cells))
+    return table(["dataset", "depth", "width", "k", *(f"{r} PSNR (dB)" for r in REGIMES)], rows)

@@ -44,10 +44,11 @@ from .evaluation import (
     make_train_loader,
     permutation_for,
 )
+from .layers import spatial_kernel
 from .models import ModelConfig, build_model
 from .provenance import peak_rss_mb, provenance, resolve_device
 from .records import RECORD_FIELDS, SCHEMA, DataSpec, Evaluated, Record, RunSpec
-from .scales import AUGMENT, SCALES, attack_steps, preset, shape_changes
+from .scales import SCALES, attack_steps, augment_for, preset, shape_changes
 from .train import TrainConfig, save_atomically, train
 
 _TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -113,7 +114,7 @@ class RunConfig:
     def settings(self) -> tuple[dict, str]:
         """Return (preset merged with overrides, recorded scale)."""
         base = preset(self.model.arch, self.scale, self.dataset)
-        base["augment"] = "none" if self.model.arch == "unshuffle" else AUGMENT[self.dataset]
+        base["augment"] = augment_for(self.model.arch, self.scale, self.dataset)
         merged = {**base, **self.overrides}
         knobs = RECIPE_KNOBS | EVAL_KNOBS
         changed = any(merged[k] != base[k] for k in self.overrides if k not in knobs)
@@ -428,7 +429,7 @@ def train_and_evaluate(
                                spec.seed, dev)  # fmt: skip
     curve = next((e for e in evaluations if isinstance(e, Clean)), None)
     ckpt = checkpoint_dir() / spec.experiment / f"{spec.key}.pt"
-    compiled = want_compile(spec.model.arch, cfg.epochs * len(loader))
+    compiled = want_compile(spec.model.arch, cfg.epochs * len(loader), dev)
     out = train(target.model, loader, cfg, spec.task, target.perm, ckpt, max_steps=max_steps,
                 progress=progress, compile=compiled,
                 epoch_eval=curve and functools.partial(epoch_metrics, target, curve))  # fmt: skip
@@ -441,6 +442,8 @@ def train_and_evaluate(
     prov.update(wall_seconds=time.perf_counter() - started, train_seconds=out["train_seconds"],
                 img_per_s=out["img_per_s"], compiled=out["compiled"],
                 peak_rss_mb=peak_rss_mb(), weights_sha256=file_sha256(weights))  # fmt: skip
+    if kernel := spatial_kernel(target.model, dev):
+        prov["depthwise"] = kernel
     return Record(spec, out["history"], prov, measure(target, evaluations, dev))
 
 

@@ -7,8 +7,9 @@ Frequencies are in cycles per pixel on a centred grid, so Nyquist is 0.5.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -44,7 +45,10 @@ def coverage(envelope: Tensor, threshold: float = 0.5) -> float:
     return (envelope >= threshold * envelope.max()).double().mean().item()
 
 
-def high_frequency_fraction(weight: Tensor, cutoff: float = 0.25, size: int = 64) -> float:
+HALF_NYQUIST = 0.25  # cycles/pixel: "high frequency" means above half the Nyquist frequency
+
+
+def high_frequency_fraction(weight: Tensor, cutoff: float = HALF_NYQUIST, size: int = 64) -> float:
     """Fraction of the bank's spectral energy above `cutoff` cycles/pixel (half Nyquist).
 
     Sums |DFT|² over every filter, so it measures the whole bank, not only its envelope.
@@ -83,6 +87,35 @@ def smooth_filters(weight: Tensor, sigma: float, keep_norm: bool = True) -> Tens
         new = blurred.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
         blurred = blurred * old / new
     return blurred.reshape(weight.shape).to(weight.dtype)
+
+
+def smoothed_envelopes(
+    weight: Tensor, sigmas: Sequence[float], size: int = 512
+) -> dict[float, Tensor]:
+    """The bank's envelope after Gaussian smoothing at each σ; σ = 0 is the bank as drawn (Fig. 8).
+
+    weight: (..., k, k) -> {σ: (size, size) envelope}, smoothed as regimes.set_filter_bank does.
+    """
+    return {float(s): spectral_envelope(smooth_filters(weight, s), size) for s in sigmas}
+
+
+def smoothing_table(
+    weight: Tensor, sigmas: Sequence[float], size: int = 512, threshold: float = 0.5
+) -> pd.DataFrame:
+    """Fig. 8's numbers, one row per σ: what smoothing leaves of the bank's high frequencies.
+
+    Columns: sigma; hf_fraction, the share of the bank's spectral energy above half Nyquist
+    (high_frequency_fraction on the size×size DFT); coverage of its envelope (as in Fig. 1).
+    """
+    high = radial_frequency(size) > HALF_NYQUIST
+    rows = []
+    for sigma in sigmas:  # one DFT per σ serves both numbers
+        spectra = torch.fft.fft2(_filters(smooth_filters(weight, sigma)), s=(size, size)).abs()
+        spectra = torch.fft.fftshift(spectra, dim=(-2, -1))
+        power = spectra.square().sum(dim=0)  # as high_frequency_fraction
+        rows.append({"sigma": float(sigma), "hf_fraction": (power[high].sum() / power.sum()).item(),
+                     "coverage": coverage(spectra.amax(dim=0), threshold)})  # fmt: skip
+    return pd.DataFrame(rows, columns=["sigma", "hf_fraction", "coverage"])
 
 
 def random_bank(count: int, kernel_size: int, seed: int = 0) -> Tensor:

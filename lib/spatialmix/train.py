@@ -43,7 +43,7 @@ class TrainConfig:
     warmup: float = 0.05  # fraction of steps spent rising to lr
     label_smoothing: float = 0.0
     adv_eps: float = 0.0  # > 0: train on FGSM(ε) batches (Fig. 6, adversarial training)
-    augment: str = "crop_flip"  # "crop_flip" | "crop" | "none"
+    augment: str = "crop_flip"  # "crop_flip" | "crop" | "none" | "crop_flip_randaugment"
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
