@@ -19,7 +19,7 @@ ROOT = PACKAGE.name  # "spatialmix"
 # its own layer or a lower one. A listed name covers a subpackage ("perf" is perf/*), and
 # "__init__" is the package's public API, which nothing inside the package imports.
 LAYERS = [
-    ("layers", "depthwise", "spectral", "attacks", "text"),
+    ("layers", "depthwise", "fused", "spectral", "attacks", "text"),
     ("regimes",),
     ("models",),
     ("formats", "datasets", "data"),

@@ -3,8 +3,9 @@
 Layers, lowest first. A module imports only from its own layer or a lower one, and no imports
 go round in a circle (tests/test_layout.py walks every import, function-level ones included):
 
-1. layers, depthwise, spectral, attacks, text: the paper's operations on tensors (every module
-   finds them by type; depthwise: the native CPU kernel of spatial mixing); plain-text tables
+1. layers, depthwise, fused, spectral, attacks, text: the paper's operations on tensors (every
+   module finds them by type; depthwise and fused: native CPU kernels for spatial mixing and
+   for GELU + BatchNorm); plain-text tables
 2. regimes: what is learned (full | chans | space), filter banks, parameter counts
 3. models: the three model families, ModelConfig, build_model (which applies the regime)
 4. formats, datasets, data: bytes on disk to fingerprinted datasets to batches

@@ -18,11 +18,13 @@ provenance says which kernel ran.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import shutil
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -33,6 +35,7 @@ CHOICES = ("auto", "native", "torch")
 SOURCE = Path(__file__).parent / "native" / "depthwise.cpp"
 NAMESPACE = "spatialmix_native"
 _LOADED = [False]  # set by load(); read while torch.compile traces, which must not build
+_DISABLED = [False]  # set inside native_disabled(): PyTorch's kernel for every layer
 
 
 def choice() -> str:
@@ -160,15 +163,44 @@ def applies(x: Tensor, weight: Tensor, stride: int, multiplier: int) -> bool:
     if not (x.device.type == "cpu" and x.dtype == torch.float32 and weight.dtype == torch.float32
             and stride == 1 and multiplier == 1):  # fmt: skip
         return False
+    if _DISABLED[0]:
+        return False
     if torch.compiler.is_compiling():
         return _LOADED[0]
     return load()
+
+
+def active() -> bool:
+    """True where the native ops run now: loaded, and not inside native_disabled()."""
+    return not _DISABLED[0] and load()
+
+
+@contextlib.contextmanager
+def native_disabled() -> Iterator[None]:
+    """Run every depthwise layer, and GELU + BatchNorm (fused.py), on PyTorch's kernels inside
+    the block, in this process.
+
+    For timing the two kernels side by side (perf.suite: the un-shuffler's reference path) and
+    counting FLOPs; the setting (SPATIALMIX_DEPTHWISE) stays as it is. Eager mode: a graph that
+    torch.compile traced before keeps the kernel it traced with. Nests; not thread-local.
+    """
+    before = _DISABLED[0]
+    _DISABLED[0] = True
+    try:
+        yield
+    finally:
+        _DISABLED[0] = before
 
 
 def spatial_mix(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """Depthwise k×k convolution with "same" padding ((k-1)//2 before): (N, C, H, W) -> same."""
     pad_before = (weight.shape[-1] - 1) // 2
     return getattr(torch.ops, NAMESPACE).dw_forward(x, weight, bias, pad_before)
+
+
+def ops() -> object:
+    """The native ops (torch.ops.spatialmix_native), after load() has returned True."""
+    return getattr(torch.ops, NAMESPACE)
 
 
 def kernel_name() -> str:

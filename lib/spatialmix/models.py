@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from .fused import gelu_norm
 from .layers import ChannelConv, Normalize, PatchEmbed, SeparableConv2d, SpatialConv, check_kernel
 from .regimes import BANKS, REGIMES, apply_regime, set_filter_bank
 
@@ -102,8 +103,9 @@ class MixerBlock(nn.Module):
         self.act = nn.GELU()
 
     def forward(self, x: Tensor) -> Tensor:  # (B, h, H, W) -> (B, h, H, W)
-        x = x + self.spatial_norm(self.act(self.spatial(x)))
-        return self.channel_norm(self.act(self.channel(x)))
+        # x + norm(gelu(conv(x))): gelu_norm fuses the last two on the CPU (fused.py)
+        x = gelu_norm(self.spatial(x), self.act, self.spatial_norm, residual=x)
+        return gelu_norm(self.channel(x), self.act, self.channel_norm)
 
 
 class MixerTrunk(nn.Module):
@@ -130,7 +132,7 @@ class MixerTrunk(nn.Module):
         self.blocks = nn.Sequential(*[MixerBlock(width, kernel_size) for _ in range(depth)])
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) -> (B, h, H/p, W/p)
-        x = self.stem_norm(self.act(self.stem(self.normalize(x))))
+        x = gelu_norm(self.stem(self.normalize(x)), self.act, self.stem_norm)
         return self.blocks(x)
 
 
