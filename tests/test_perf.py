@@ -1,6 +1,8 @@
 """spatialmix.perf runs end to end at tiny size (its speed is measured elsewhere, not tested)."""
 
+import contextlib
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -8,13 +10,23 @@ from pathlib import Path
 import pytest
 import torch
 
-from spatialmix import ConvMixer, ModelConfig, build_model
-from spatialmix.chapters import chapter_timing
-from spatialmix.layers import SeparableConv2d
+from spatialmix import ConvMixer, ModelConfig, build_model, depthwise
+from spatialmix.chapters import chapter_timing, parameters
+from spatialmix.layers import SeparableConv2d, SpatialConv
+from spatialmix.perf import flops as report_flops
 from spatialmix.perf import report, suite
-from spatialmix.perf.reference import locuslab_convmixer
+from spatialmix.perf.ops import KERNELS, OPS, op_calls
+from spatialmix.perf.reference import (
+    UNSHUFFLE,
+    family,
+    locuslab_convmixer,
+    our_convmixer,
+    reference_convmixer,
+)
 from spatialmix.perf.timing import interleaved_throughput, step_flops
+from spatialmix.regimes import REGIMES
 from spatialmix.results import RecordError, read_json
+from spatialmix.scales import preset
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,28 +38,54 @@ def test_benchmark_runs_tiny_and_writes_a_record(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SPATIALMIX_COMPILE", "0")  # compiling is tested in test_accel.py
     out = tmp_path / "bench.json"
     assert suite.main(["--batch", "4", "--steps", "4", "--rounds", "2", "--width", "4",
-                       "--mixer-width", "8", "--profile", "--out", str(out)]) == 0  # fmt: skip
+                       "--mixer-width", "8", "--unshuffle-width", "4", "--unshuffle-depth", "1",
+                       "--profile", "--out", str(out)]) == 0  # fmt: skip
     result = json.loads(out.read_text())
-    assert {r["regime"] for r in result["rows"]} == {"full", "chans", "space"}
+    # every family in every regime, in each allocator state timed
+    for state in {r["allocator"] for r in result["rows"]}:
+        timed = {(family(r["model"]), r["regime"]) for r in result["rows"]
+                 if r["allocator"] == state}  # fmt: skip
+        assert timed == {(f, g) for f in ("sep", "mixer", "unshuffle") for g in REGIMES}
     for r in result["rows"]:
         assert r["steps"] == 4
         for path in ("reference", "ours"):
             slow, fast = r[f"{path}_iqr"]
             assert 0 < slow <= r[path] <= fast
-    sep = [r for r in result["rows"] if r["model"].startswith("sep")]
-    # no step can beat the matmul peak on all of its FLOPs: a ceiling below the measured
-    # throughput means the FLOPs were undercounted
-    assert all(r["flops"] > 0 and r["ceiling"] > r["ours"] for r in sep)
-    assert all(r["convs_only"] > 0 for r in sep)
+        # no step can beat the peak on all of its FLOPs: a ceiling below the measured
+        # throughput means the FLOPs were undercounted
+        assert r["flops"] > 0 and r["ceiling"] > r["ours"]
+        if family(r["model"]) != "sep":  # the same function on either path: the same FLOPs
+            assert r["reference_flops"] == r["flops"]
+            assert r["depthwise"] == depthwise.kernel_name()
+    assert all(r["convs_only"] > 0 for r in result["rows"] if family(r["model"]) == "sep")
     assert set(result["peak_gflops"]) == {"matmul", "conv"}
     assert not any(r["compiled"] for r in result["rows"])
     assert "ratio" in capsys.readouterr().out
-    assert len(result["profile"]) == 4
+    assert len(result["profile"]) == 6
     for ops in result["profile"].values():
         assert ops and sum(o["share"] for o in ops) <= 1 + 1e-9
-        assert any("conv" in o["op"] for o in ops)  # a training step is mostly convolution
+        # a training step is mostly convolution (the native depthwise ops are dw_*)
+        assert any("conv" in o["op"] or "dw_" in o["op"] for o in ops)
+    ops = result["depthwise_ops"]
+    if depthwise.load():
+        assert [(r["layer"].split()[0], r["op"]) for r in ops] == [
+            (layer, op) for layer in ("ConvMixer-8", "un-shuffler-4") for op in OPS
+        ]
+        for r in ops:
+            assert (
+                r["shape"][0] == 4
+                and r["gflop"] == 2 * math.prod(r["shape"]) * r["shape"][-1] / 1e9
+            )
+            for kernel in KERNELS:
+                slow, fast = r[f"{kernel}_iqr"]
+                assert 0 < slow <= r[kernel] <= fast
+            assert r["ratio"] == pytest.approx(r["ours"] / r["pytorch"])
+    assert "GFLOP/s" in report_flops.depthwise_ops_text(result)
+    assert report_flops.REFRESH not in report_flops.steps_text(result)
     assert suite.main(["--markdown", str(out)]) == 0
-    assert "| sep-ResNet-20 (n=3, d=9) | full |" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "| sep-ResNet-20 (n=3, d=9) | full |" in table
+    assert "| un-shuffler-4/1 (k=9, 28×28) | space |" in table
 
 
 def test_readme_numbers_come_from_the_stored_records(monkeypatch):
@@ -113,10 +151,56 @@ def test_step_flops_is_three_forward_passes_of_one_dense_conv_per_layer():
     model = build_model(ModelConfig(arch="sep_resnet", regime="full", depth=1, width=4,
                                     impl="folded"))  # fmt: skip
     assert step_flops(model, x) == expected
-    explicit = build_model(ModelConfig(arch="sep_resnet", regime="full", depth=1, width=4,
-                                       impl="explicit"))  # fmt: skip
-    with pytest.raises(ValueError, match="grouped"):
-        step_flops(explicit, x)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_step_flops_counts_a_depthwise_layer_as_three_passes_on_either_kernel(native):
+    """2·N·C·H·W·k² per pass: forward, input and weight gradient (torch's own formula counts
+    a depthwise weight gradient C times over), fewer where nothing asks for a gradient."""
+    n, c, h, w, k = 2, 6, 7, 9, 5
+    x = torch.rand(n, c, h, w).contiguous(memory_format=torch.channels_last)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(c, c, 1, bias=False), SpatialConv(c, k))
+    dense, one = 2 * n * c * c * h * w, 2 * n * c * h * w * k * k
+    with depthwise.native_disabled() if not native else contextlib.nullcontext():
+        # the images need no gradient: the 1×1 conv costs forward and weight gradient only
+        assert step_flops(model, x, target=x) == 2 * dense + 3 * one
+        model[1].requires_grad_(False)  # a frozen filter bank: no weight gradient
+        assert step_flops(model, x, target=x) == 2 * dense + 2 * one
+
+
+def test_mixer_flops_and_trainable_weights_match_the_reference_in_every_regime():
+    x = torch.rand(2, 3, 12, 12)
+    for regime in REGIMES:
+        ours, ref = our_convmixer(8, regime), reference_convmixer(8, regime)
+        assert sum(p.numel() for p in ours.parameters() if p.requires_grad) == sum(
+            p.numel() for p in ref.parameters() if p.requires_grad)  # fmt: skip
+        assert step_flops(ours, x.contiguous(memory_format=torch.channels_last)) == step_flops(
+            reference_convmixer(8, regime), x)  # fmt: skip
+
+
+def test_the_unshuffler_row_is_chapter_07s_central_shape():
+    chapter = parameters("07")
+    assert {key: chapter[key] for key in UNSHUFFLE} == UNSHUFFLE
+    assert preset("unshuffle", chapter["scale"])["batch_size"] == suite.SIZES["cpu"]["batch"]
+
+
+@pytest.mark.skipif(not depthwise.load(), reason="the native kernel did not build")
+def test_the_timed_ops_compute_the_same_three_functions():
+    """Ours and PyTorch's calls of the per-op table agree (PyTorch's input gradient is that of
+    the padded input: its interior is the gradient of the image)."""
+    torch.manual_seed(0)
+    for k in (4, 5):
+        x, g = (torch.randn(2, 5, 6, 7).contiguous(memory_format=torch.channels_last)
+                for _ in range(2))  # fmt: skip
+        calls = op_calls(x, torch.randn(5, 1, k, k), g)
+        before = (k - 1) // 2
+        ours = [calls[op, "ours"]() for op in OPS]
+        torch_ = [calls[op, "pytorch"]() for op in OPS]
+        torch_[1] = torch_[1][0][..., before : before + 6, before : before + 7]
+        torch_[2] = torch_[2][1]
+        for a, b in zip(ours, torch_, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
 def test_a_new_record_keeps_the_previous_one_as_history(tmp_path, monkeypatch):
@@ -168,3 +252,51 @@ def test_chapter_08_tables_are_formatted_in_the_library():
         "  sep    full                  50   100  2.00×            500   550  1.10×",
         "img/s, median of the timed steps; gain = keep / default",
     ]
+
+
+def _share_record(mixer_share: float, mixer_ratio: float, sep_share: float) -> dict:
+    """A record whose rows reach the given shares of a 100 GFLOP/s peak (batch 10)."""
+    rows = []
+    for model, share, ratio in (("ConvMixer-128/4 (k=8, p=1)", mixer_share, mixer_ratio),
+                                ("un-shuffler-32/8 (k=9, 28×28)", 0.9, 3.0),
+                                ("sep-ResNet-20 (n=3, d=9)", sep_share, 5.0)):  # fmt: skip
+        for regime in REGIMES:
+            ceiling = 1000.0  # 1 GFLOP per step of 10 images at 100 GFLOP/s
+            rows.append({"model": model, "regime": regime, "allocator": "keep",
+                         "ours": share * ceiling, "reference": share * ceiling / ratio,
+                         "ratio": ratio, "flops": 1e9, "reference_flops": 1e9,
+                         "ceiling": ceiling})  # fmt: skip
+    return {"rows": rows, "batch": 10, "peak_gflops": {"matmul": 80.0, "conv": 100.0},
+            "provenance": {"date": "2026-12-01T00:00:00"}}  # fmt: skip
+
+
+def test_share_targets_are_judged_from_the_record():
+    def verdicts(record: dict) -> dict[str, bool | None]:
+        return {t["target"].split(" every")[0]: t["met"]
+                for t in report_flops.share_target_rows(record)}  # fmt: skip
+
+    met = verdicts(_share_record(0.5, 2.5, 0.6))
+    assert len(met) == 5 and all(met.values())
+    missed = verdicts(_share_record(0.49, 2.4, 0.59))
+    assert [k for k, v in missed.items() if not v] == [
+        "ConvMixer-128/4 step ≥ 50% of its roofline,", "ConvMixer-128/4 step ≥ 2.5× reference,",
+        "sep-ResNet step ≥ 60% of the practical peak,"]  # fmt: skip
+    points = report_flops.roofline_points(_share_record(0.5, 2.5, 0.6))
+    assert len(points) == 18 and {p["path"] for p in points} == {"reference", "ours"}
+    assert all(p["share"] == pytest.approx(p["gflops"] / 100) for p in points)
+    ours = [p for p in points if p["path"] == "ours" and p["family"] == "mixer"]
+    assert [p["gflops"] for p in ours] == pytest.approx([50.0] * 3)  # 500 img/s × 0.1 GFLOP
+
+
+def test_a_record_that_predates_the_new_keys_says_so_and_how_to_refresh_it():
+    record = read_json(REPO / "results" / "bench" / "bench.json")
+    old = {**record, "rows": [{k: v for k, v in r.items() if k not in
+                               ("reference_flops", "depthwise")} for r in record["rows"]
+                              if family(r["model"]) != "unshuffle"]}  # fmt: skip
+    old.pop("depthwise_ops", None)
+    for text in (report_flops.depthwise_ops_text(old), report_flops.steps_text(old),
+                 report.targets_text(old, [], ["04"])):  # fmt: skip
+        assert "predates" in text and report_flops.REFRESH in text
+    judged = report_flops.share_target_rows(old)
+    assert [t["met"] for t in judged if "un-shuffler" in t["target"]] == [None, None]
+    assert report_flops.roofline_points(old)  # what the record has is still drawn

@@ -134,3 +134,20 @@ def test_fig11_rows_original_first_each_image_with_its_psnr():
     assert axes[0, 0].get_title() == ""
     plt.close(fig)
     assert plots.reconstruction_rows([None], "mnist") == {}
+
+
+def test_roofline_places_every_step_against_the_peak_with_its_share():
+    points = [{"model": m, "regime": g, "path": path, "gflops": v, "iqr": [0.9 * v, 1.1 * v],
+               "share": v / 200} for m in ("ConvMixer", "un-shuffler") for g in ("full", "chans")
+              for path, v in (("reference", 20.0), ("ours", 110.0))]  # fmt: skip
+    fig = plots.plot_roofline(points, 200.0, shares=(0.5, 0.6))
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [f"{m}\n{g}" for m in ("ConvMixer", "un-shuffler") for g in ("full", "chans")]
+    vertical = sorted(line.get_xdata()[0] for line in ax.get_lines() if
+                      len(set(line.get_xdata())) == 1 and len(line.get_xdata()) == 2)  # fmt: skip
+    assert vertical == [100.0, 120.0, 200.0]  # the two target shares and the peak
+    assert [t.get_text() for t in ax.texts].count("55%") == 4  # ours, labelled with its share
+    assert ax.get_xscale() == "log"
+    plt.close(fig)
+    plt.close(plots.plot_roofline([], 200.0))  # an empty record draws an empty panel

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 if TYPE_CHECKING:
     from .records import Record
@@ -586,5 +586,49 @@ def plot_throughput(rows: Sequence[Mapping[str, Any]]) -> Figure:
     ax.set_yticks(ys, labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(f"training images per second ({'log scale, ' if log else ''}higher is faster)")
+    fig.legend(fontsize=8, loc="outside lower center", ncols=3)
+    return fig
+
+
+def plot_roofline(
+    points: Sequence[Mapping[str, Any]], peak: float, shares: Sequence[float] = ()
+) -> Figure:
+    """Every model's training step against the machine: achieved GFLOP/s, log scale.
+
+    points: perf.roofline_points (per model, regime and path: "gflops", its interquartile range
+    "iqr" and "share" of the peak). A solid line marks the practical peak, dashed ones the
+    `shares` of it that targets ask for; ours is labelled with its share.
+    """
+    if not points:
+        return _empty_figure("no training step with counted FLOPs", figsize=(7, 2.0))
+    rows = list(dict.fromkeys((p["model"], p["regime"]) for p in points))
+    y_of = {row: i for i, row in enumerate(rows)}
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.6), constrained_layout=True)
+    for path, dy, color, marker in (("reference", 0.15, "#999999", "o"),
+                                    ("ours", -0.15, "#1f77b4", "D")):  # fmt: skip
+        mine = [p for p in points if p["path"] == path]
+        if not mine:
+            continue
+        ys = np.array([y_of[p["model"], p["regime"]] for p in mine]) + dy
+        mid = np.array([p["gflops"] for p in mine])
+        iqr = np.array([p["iqr"] for p in mine]).T
+        ax.errorbar(mid, ys, xerr=np.abs(iqr - mid), fmt=marker, color=color, label=path,
+                    elinewidth=0.8, capsize=2, markersize=5)  # fmt: skip
+        if path == "ours":
+            for x, y, p in zip(iqr[1], ys, mine, strict=True):
+                ax.text(x * 1.06, y, f"{p['share']:.0%}", va="center", fontsize=7)
+    ax.axvline(peak, color="black", lw=1.2, label=f"practical peak, {peak:.0f} GFLOP/s")
+    for share in shares:
+        ax.axvline(share * peak, color="black", lw=0.8, ls="--", alpha=0.6)
+        ax.text(share * peak, -0.75, f"{share:.0%} ", ha="right", va="center", fontsize=7,
+                rotation=90)  # fmt: skip
+    if _log_scale(ax, [p["gflops"] for p in points] + [peak]):  # plain numbers, not 10^x
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        lo, hi = ax.get_xlim()
+        if hi < 10 * lo:  # less than a decade: no major tick may show, so label the minor ones
+            ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_yticks(range(len(rows)), [f"{m}\n{g}" for m, g in rows], fontsize=7)
+    ax.set_ylim(len(rows) - 0.5, -1.0)
+    ax.set_xlabel("achieved GFLOP/s of the training step (FLOPs per image × img/s)")
     fig.legend(fontsize=8, loc="outside lower center", ncols=3)
     return fig

@@ -2,8 +2,10 @@
 
 Reference: the separable ResNet with explicit depthwise and pointwise convs in NCHW, and
 ConvMixer as locuslab's nn.Sequential with padding="same". Ours: the folded sep-ResNet and our
-ConvMixer, both channels-last. convs_only() turns ours into a bound (not the same function).
-Every builder seeds torch first, so the paths of a row start from the same kind of weights.
+ConvMixer, both channels-last. The un-shuffler has no outside reference: its reference path is
+the same model on PyTorch's kernels only (depthwise.native_disabled), ours on the native ones.
+convs_only() turns ours into a bound (not the same function). Every builder seeds torch first,
+so the paths of a row start from the same kind of weights.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from torch import nn
 
 from ..models import ConvMixer, ModelConfig, build_model
 from ..regimes import apply_regime
+
+# chapter 07's central un-shuffler (its parameters cell: depth 8, width 32, k 9) on MNIST's
+# 1×28×28 images; tests/test_perf.py checks these against the chapter
+UNSHUFFLE = {"depth": 8, "width": 32, "kernel_size": 9}
+UNSHUFFLE_IMAGE = (1, 28, 28)
 
 
 class Residual(nn.Module):
@@ -54,6 +61,9 @@ def reference_convmixer(width: int, regime: str) -> nn.Module:
         for m in ref.modules():
             if isinstance(m, nn.Conv2d) and m.groups > 1:
                 m.requires_grad_(False)
+    if regime == "space":  # reference: freeze every block's 1×1 conv (the stem stays learned)
+        for block in ref[3:-3]:
+            block[1].requires_grad_(False)
     return ref
 
 
@@ -63,6 +73,22 @@ def our_convmixer(width: int, regime: str) -> nn.Module:
     ours = ConvMixer(width, 4, 8, 1, 10).to(memory_format=torch.channels_last)
     apply_regime(ours, regime)
     return ours
+
+
+def family(model: str) -> str:
+    """A benchmark row's model family, from its name: "sep", "mixer" (ConvMixer), "unshuffle"."""
+    if model.startswith("sep"):
+        return "sep"
+    return "unshuffle" if model.startswith("un-shuffler") else "mixer"
+
+
+def unshuffler(width: int, depth: int, regime: str) -> nn.Module:
+    """The un-shuffler of `width` and `depth` (k = 9) in `regime`, channels-last, for 1×28×28."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(arch="unshuffle", regime=regime, width=width, depth=depth,
+                      kernel_size=UNSHUFFLE["kernel_size"])  # fmt: skip
+    model = build_model(cfg, 1, UNSHUFFLE_IMAGE[0])
+    return model.to(memory_format=torch.channels_last)
 
 
 def sep_resnet(width: int, regime: str, impl: str = "folded") -> nn.Module:

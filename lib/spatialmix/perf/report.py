@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from ..provenance import isa_text
 from ..text import table
+from .flops import NOT_IN_RECORD, predates, share_target_rows
+from .reference import family
+from .timing import MEMORY
 
-# the issue's targets, fixed before anything was measured
+# the issue's targets, fixed before anything was measured (and issue 14's: flops.SHARE_TARGETS)
 TARGETS = {"sep_resnet_ratio": 10.0, "convmixer_ratio": 2.0, "loader_overhead": 0.15,
            "run_peak_rss_mb": 4096.0}  # fmt: skip
-MEMORY = {"default": "glibc's default allocator", "keep": "freed memory kept",
-          "?": "allocator not recorded"}  # fmt: skip
 
 
 def _ours_note(row: dict) -> str:
@@ -28,12 +29,16 @@ def with_iqr(row: dict, key: str) -> str:
     return f"{row[key]:.0f} ({lo:.0f}–{hi:.0f})"
 
 
+def _ratio(row: dict, key: str) -> str:
+    return f"{row[key]:.1f}×" if key in row else "—"
+
+
 def format_rows(result: dict) -> str:
     """Format a benchmark result as a text table."""
     lines = [f"{'model':<28}{'regime':>7}{'memory':>8}{'reference img/s':>18}{'ours img/s':>18}"
              f"{'ratio':>8}{'convs only':>12}{'ceiling':>9}"]  # fmt: skip
     for r in result["rows"]:
-        bounds = (f"{r['convs_only_ratio']:>11.1f}×{r['ceiling_ratio']:>8.1f}×"
+        bounds = (f"{_ratio(r, 'convs_only_ratio'):>12}{_ratio(r, 'ceiling_ratio'):>9}"
                   if "ceiling_ratio" in r else "")  # fmt: skip
         lines.append(f"{r['model']:<28}{r['regime']:>7}{r.get('allocator', '?'):>8}"
                      f"{with_iqr(r, 'reference'):>18}"
@@ -79,14 +84,18 @@ def markdown_table(result: dict) -> str:
              "| ceiling | ours, how |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in result["rows"]:
         how = "folded, channels-last" if r["model"].startswith("sep") else "channels-last"
+        if family(r["model"]) != "sep" and r.get("depthwise") == "native":
+            how += ", native depthwise"
         if r["compiled"]:
             how += (f", torch.compile (eager: {r['ours_eager']:.0f} img/s; "
                     f"compiling took {r['compile_seconds']:.0f} s once)")  # fmt: skip
-        bounds = (f"{r['convs_only_ratio']:.1f}× | {r['ceiling_ratio']:.1f}×"
-                  if "ceiling_ratio" in r else "— | —")  # fmt: skip
+        bounds = f"{_ratio(r, 'convs_only_ratio')} | {_ratio(r, 'ceiling_ratio')}"
         lines.append(f"| {r['model']} | {r['regime']} | {r.get('allocator', '?')} | "
                      f"{with_iqr(r, 'reference')} | "
                      f"{with_iqr(r, 'ours')} | {r['ratio']:.1f}× | {bounds} | {how} |")  # fmt: skip
+    if any(family(r["model"]) == "unshuffle" for r in result["rows"]):
+        lines += ["", "The un-shuffler's reference is the same model on PyTorch's kernels only "
+                  "(`depthwise.native_disabled`); ours runs the native ones."]  # fmt: skip
     lo = result["loader"]
     lines += ["", f"Loader + step {lo['with_loader']:.0f} img/s vs step alone "
               f"{lo['step_only']:.0f}; peak RSS of the benchmark process "
@@ -95,10 +104,12 @@ def markdown_table(result: dict) -> str:
 
 
 def roofline_rows(result: dict) -> list[dict]:
-    """Per sep-ResNet row: our step's time and GFLOP/s next to its two bounds (run_benchmark)."""
+    """Per sep-ResNet row: our step's time and GFLOP/s next to its two bounds (run_benchmark).
+
+    Every model's step against the peak: flops.roofline_points."""
     out = []
     for r in result["rows"]:
-        if "flops" not in r:
+        if "convs_only" not in r:
             continue
         step_ms = 1000 * result["batch"] / r["ours"]
         out.append({"regime": r["regime"], "allocator": r.get("allocator", "?"),
@@ -128,11 +139,13 @@ def allocator_rows(result: dict) -> list[dict]:
 
 
 def _by_allocator(rows: list[dict]) -> dict[str, dict[str, list[float]]]:
-    """Group a record's rows by allocator state: {state: {"sep", "mix", "bound": ratios}}."""
+    """Group a record's rows by allocator state: {state: {"sep", "mixer", "unshuffle", "bound":
+    ratios}} (family; "bound": the sep-ResNet's convs-only ratios)."""
     out: dict[str, dict[str, list[float]]] = {}
     for r in rows:
-        group = out.setdefault(r.get("allocator", "?"), {"sep": [], "mix": [], "bound": []})
-        group["sep" if r["model"].startswith("sep") else "mix"].append(r["ratio"])
+        group = out.setdefault(r.get("allocator", "?"),
+                               {"sep": [], "mixer": [], "unshuffle": [], "bound": []})  # fmt: skip
+        group[family(r["model"])].append(r["ratio"])
         if "convs_only_ratio" in r:
             group["bound"].append(r["convs_only_ratio"])
     return out
@@ -147,9 +160,11 @@ def summary(result: dict) -> str:
     """The benchmark's findings as sentences, every number read from the record."""
     lines = []
     for state, g in _by_allocator(result["rows"]).items():
+        shuffler = (f", {_span(g['unshuffle'])} on the un-shuffler (against PyTorch's kernels)"
+                    if g["unshuffle"] else "")  # fmt: skip
         lines.append(f"With {MEMORY[state]} for both paths, ours is {_span(g['sep'])} the "
                      f"reference on the sep-ResNet (convs-only bound {_span(g['bound'])}) and "
-                     f"{_span(g['mix'])} on ConvMixer.")  # fmt: skip
+                     f"{_span(g['mixer'])} on ConvMixer{shuffler}.")  # fmt: skip
     gains = allocator_rows(result)
     if gains:
         sep = [g for g in gains if g["model"].startswith("sep")]
@@ -169,7 +184,7 @@ def history_rows(records: list[dict]) -> list[dict]:
     """Per benchmark run: how it timed, its ratio per row, whether the ratio targets held."""
     out = []
     for r in records:
-        ratios = {f"{'sep' if row['model'].startswith('sep') else 'mixer'} {row['regime']}"
+        ratios = {f"{family(row['model'])} {row['regime']}"
                   f"{', keep' if row.get('allocator') == 'keep' else ''}": row["ratio"]
                   for row in r["rows"]}  # fmt: skip
         how = (f"turns: {r['steps']} steps in {r['rounds']} rounds" if "rounds" in r
@@ -180,18 +195,19 @@ def history_rows(records: list[dict]) -> list[dict]:
         out.append({"date": r["provenance"]["date"][:16].replace("T", " "), "timing": how,
                     "ratios": ratios,
                     "sep_met": min(judged["sep"]) >= TARGETS["sep_resnet_ratio"],
-                    "mixer_met": min(judged["mix"]) >= TARGETS["convmixer_ratio"]})  # fmt: skip
+                    "mixer_met": min(judged["mixer"]) >= TARGETS["convmixer_ratio"]})  # fmt: skip
     return out
 
 
 def target_rows(result: dict, chapter_runs: list[dict] | None = None) -> list[dict]:
-    """The issue's targets against a benchmark record (and timed chapter runs, for memory).
+    """The issues' targets against a benchmark record (and timed chapter runs, for memory).
 
-    The two ratio targets are judged once per allocator state the record timed (MEMORY).
+    The two ratio targets are judged once per allocator state the record timed (MEMORY); the
+    share targets of issue 14 (flops.share_target_rows) with freed memory kept.
     """
     rows = []
     for state, g in _by_allocator(result["rows"]).items():
-        sep, mix, bound = g["sep"], g["mix"], g["bound"]
+        sep, mix, bound = g["sep"], g["mixer"], g["bound"]
         note = f"; convs only {min(bound):.1f}×" if bound else ""
         rows += [
             {"target": f"sep-ResNet step ≥ {TARGETS['sep_resnet_ratio']:.0f}× reference, every "
@@ -203,6 +219,7 @@ def target_rows(result: dict, chapter_runs: list[dict] | None = None) -> list[di
              "measured": f"{min(mix):.2f}× (lowest of {len(mix)})",
              "met": min(mix) >= TARGETS["convmixer_ratio"]},
         ]  # fmt: skip
+    rows += share_target_rows(result)
     lo = result["loader"]
     overhead = 1 - lo["with_loader"] / lo["step_only"]
     within = f"loader + step within {TARGETS['loader_overhead']:.0%} of the step alone"
@@ -287,8 +304,11 @@ VERDICT = {True: "met", False: "NOT met", None: "not measured"}
 
 def targets_text(result: dict, timings: list[dict], timed: list[str]) -> str:
     """The targets' verdicts (target_rows), the timed chapter runs and the summary sentences."""
-    rows = [[t["target"], t["measured"], VERDICT[t["met"]]] for t in target_rows(result, timings)]
+    targets = target_rows(result, timings)
+    rows = [[t["target"], t["measured"], VERDICT[t["met"]]] for t in targets]
     lines = [table(["target", "measured", "verdict"], rows)]
+    if any(t["measured"] == NOT_IN_RECORD for t in targets):
+        lines.append(predates(result, "the rows some targets need (FLOPs, the un-shuffler)"))
     for t in timings:
         prov = t["provenance"]
         lines.append(f"\nchapter {t['chapter']} from an empty store: "

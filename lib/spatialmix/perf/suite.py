@@ -2,14 +2,16 @@
 
 `python -m spatialmix.perf [--record | --out FILE] [--steps 9] [--profile]` times, in one
 process with the same threads, fp32 and no autocast, the paths of a row taking turns on the same
-batch: the separable ResNet (n = 3, w = 16, d = 9)
-in every regime with explicit convs in NCHW (reference) vs the folded conv in channels-last (ours);
-and ConvMixer-128/4 (k = 8, p = 1) as locuslab's nn.Sequential with padding="same" (reference) vs
-our ConvMixer in channels-last, eager and through torch.compile (ours: what a run uses, see
-accel.py). It prints img/s (median and interquartile range) and the ratio per row and writes a
-JSON record; --profile adds torch.profiler's top operators per step for the reference and ours.
-For the sep-ResNet it also measures the ceiling of our step: the img/s it would reach if all its
-FLOPs ran at this machine's matmul peak, which bounds any speed-up that keeps the math.
+batch, in every regime: the separable ResNet (n = 3, w = 16, d = 9) with explicit convs in NCHW
+(reference) vs the folded conv in channels-last (ours); ConvMixer-128/4 (k = 8, p = 1) as
+locuslab's nn.Sequential with padding="same" (reference) vs our ConvMixer in channels-last; and
+chapter 07's central un-shuffler (width 32, depth 8, k = 9, 1×28×28) on PyTorch's kernels
+only (reference) vs the same model on ours. "Ours" is what a run uses (accel.py: eager with the
+native depthwise kernel on the CPU, compiled where want_compile says so). It prints img/s (median
+and interquartile range) and the ratio per row and writes a JSON record with each row's FLOPs
+per step and the machine's practical peak (the roofline: all FLOPs at the peak bound any
+speed-up that keeps the math), and the depthwise ops by themselves, ours vs PyTorch's (ops.py);
+--profile adds torch.profiler's top operators per step for the reference and ours.
 The record lives in the results store (results/bench/bench.json), read and written through
 results.py; earlier records are kept under results/bench/runs/.
 """
@@ -17,13 +19,15 @@ results.py; earlier records are kept under results/bench/runs/.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..accel import MIN_STEPS, allocator, keep_freed_memory, want_compile
+from .. import depthwise
+from ..accel import MIN_STEPS, CompiledStep, allocator, keep_freed_memory, want_compile
 from ..provenance import peak_rss_mb, provenance, set_threads
 from ..regimes import REGIMES
 from ..results import (
@@ -33,7 +37,16 @@ from ..results import (
     store_is_readonly,
     write_atomically,
 )
-from .reference import convs_only, our_convmixer, reference_convmixer, sep_resnet
+from .ops import time_depthwise_ops
+from .reference import (
+    UNSHUFFLE,
+    UNSHUFFLE_IMAGE,
+    convs_only,
+    our_convmixer,
+    reference_convmixer,
+    sep_resnet,
+    unshuffler,
+)
 from .report import format_rows, markdown_table
 from .timing import (
     interleaved_throughput,
@@ -45,6 +58,18 @@ from .timing import (
     training_step,
 )
 
+Builder = Callable[[str], nn.Module]  # a path's model in a regime
+
+
+def _torch_kernel(one_step: Callable[[], None]) -> Callable[[], None]:
+    """The step on PyTorch's kernels only (depthwise.native_disabled): a reference path."""
+
+    def step() -> None:
+        with depthwise.native_disabled():
+            one_step()
+
+    return step
+
 
 def run_benchmark(
     batch: int = 128,
@@ -55,48 +80,75 @@ def run_benchmark(
     compile: bool | None = None,
     rounds: int = 3,
     keep_memory: bool = True,
+    unshuffle_width: int = UNSHUFFLE["width"],
+    unshuffle_depth: int = UNSHUFFLE["depth"],
 ) -> dict:
-    """Time every row; return {"rows": [...], "loader", "profile", "provenance", "peak_rss_mb"}.
+    """Time every row; return {"rows", "depthwise_ops", "loader", "profile", "provenance", ...}.
 
     The rows are timed with the allocator as the process found it (row["allocator"]), and then,
     with `keep_memory` and where that changes anything, again after keep_freed_memory(): the
     reference's large buffers cost page faults every step under glibc's defaults.
 
-    Per row the reference, ours eagerly and (where it compiles) ours through torch.compile take
-    turns on the same batch (interleaved_throughput: `steps` timed steps each, in `rounds`).
-    compile: whether "ours" also runs through torch.compile; None decides as a long training
-    run (accel.MIN_STEPS steps or more) would (accel.want_compile). "ours_eager" is always timed.
-    Sep-ResNet rows also carry two bounds on our path: "convs_only", the measured img/s of our
-    step with BatchNorm and ReLU deleted (convs_only(): a bound, not the same function), timed in
-    the same turns; and "ceiling", the img/s if all of the step's FLOPs ran at this machine's
-    practical peak (peak_gflops, the best probe, taken before and after the rows) and nothing
-    else took time.
+    Rows: the sep-ResNet, ConvMixer-h/4 and the un-shuffler (chapter 07's central shape,
+    reference.UNSHUFFLE; its reference is the same model on PyTorch's kernels only), each in
+    every regime. Per row the reference, ours eagerly and (where it compiles) ours through
+    torch.compile take turns on the same batch (interleaved_throughput: `steps` timed steps
+    each, in `rounds`). compile: whether "ours" also runs through torch.compile; None decides as
+    a long training run (accel.MIN_STEPS steps or more) would (accel.want_compile). "ours_eager"
+    is always timed. Every row carries "flops" and "reference_flops" (step_flops of each path)
+    and "ceiling", the img/s if all of our step's FLOPs ran at this machine's practical peak
+    (peak_gflops, the best probe, taken before and after the rows) and nothing else took time.
+    Sep-ResNet rows also carry "convs_only", the measured img/s of our step with BatchNorm and
+    ReLU deleted (convs_only(): a bound, not the same function), timed in the same turns.
+    "depthwise_ops": the depthwise layers of ConvMixer and the un-shuffler by themselves
+    (ops.time_depthwise_ops, 3·`steps` calls per op), timed after the rows.
     """
     x = torch.rand(batch, 3, 32, 32)
     x_last = x.contiguous(memory_format=torch.channels_last)
+    image = torch.rand(batch, *UNSHUFFLE_IMAGE).contiguous(memory_format=torch.channels_last)
+    target = torch.rand_like(image)  # the un-shuffler's loss: MSE against a target image
     peaks = [peak_gflops()]
-
-    def sep_model(regime: str, impl: str = "folded") -> nn.Module:
-        return sep_resnet(width, regime, impl)
+    mixer = f"ConvMixer-{mixer_width}/4 (k=8, p=1)"
+    k, (_, h, w) = UNSHUFFLE["kernel_size"], UNSHUFFLE_IMAGE
+    unshuffle = f"un-shuffler-{unshuffle_width}/{unshuffle_depth} (k={k}, {h}×{w})"
 
     def use_compile(arch: str) -> bool:
         return want_compile(arch, MIN_STEPS) if compile is None else compile
 
-    def row(model: str, regime: str, reference: nn.Module, ours: Callable[[], nn.Module],
-            bound: bool = False) -> dict:  # fmt: skip
+    # per model: (arch, reference(regime), ours(regime), reference's input, target or None)
+    models: dict[str, tuple[str, Builder, Builder, torch.Tensor, torch.Tensor | None]] = {
+        "sep-ResNet-20 (n=3, d=9)": ("sep_resnet", lambda g: sep_resnet(width, g, "explicit"),
+                                     lambda g: sep_resnet(width, g), x, None),
+        mixer: ("convmixer", lambda g: reference_convmixer(mixer_width, g),
+                lambda g: our_convmixer(mixer_width, g), x, None),
+        unshuffle: ("unshuffle", lambda g: unshuffler(unshuffle_width, unshuffle_depth, g),
+                    lambda g: unshuffler(unshuffle_width, unshuffle_depth, g), image, target),
+    }  # fmt: skip
+
+    def paths(name: str, regime: str) -> tuple[dict[str, Callable[[], None]], CompiledStep | None]:
+        """The row's training steps by path, and ours' CompiledStep where it compiles."""
+        arch, reference, ours, x_ref, y = models[name]
+        x_ours = x_last if y is None else x_ref
+        out = {"reference": training_step(reference(regime), x_ref, target=y)[0],
+               "ours_eager": training_step(ours(regime), x_ours, target=y)[0]}  # fmt: skip
+        if arch == "unshuffle":
+            out["reference"] = _torch_kernel(out["reference"])
+        if arch == "sep_resnet":
+            out["convs_only"] = training_step(convs_only(ours(regime)), x_ours)[0]
+        if not use_compile(arch):
+            return out, None
+        out["ours_compiled"], stepper = training_step(ours(regime), x_ours, True, y)
+        return out, stepper
+
+    def row(name: str, regime: str) -> dict:
         """Reference, ours eagerly, ours as a long run trains it (compiled where enabled), and
-        with `bound` ours without BatchNorm and ReLU."""
-        paths = {"reference": training_step(reference, x)[0],
-                 "ours_eager": training_step(ours(), x_last)[0]}  # fmt: skip
-        if bound:
-            paths["convs_only"] = training_step(convs_only(ours()), x_last)[0]
-        stepper = None
-        if use_compile("sep_resnet" if model.startswith("sep") else "convmixer"):
-            paths["ours_compiled"], stepper = training_step(ours(), x_last, compile=True)
-        timed = interleaved_throughput(paths, batch, steps, rounds)
-        out = {"model": model, "regime": regime, "reference": timed["reference"]["img_per_s"],
+        for the sep-ResNet ours without BatchNorm and ReLU, taking turns."""
+        steps_of, stepper = paths(name, regime)
+        timed = interleaved_throughput(steps_of, batch, steps, rounds)
+        out = {"model": name, "regime": regime, "reference": timed["reference"]["img_per_s"],
                "reference_iqr": timed["reference"]["iqr"],
-               "ours_eager": timed["ours_eager"]["img_per_s"], "compiled": False}  # fmt: skip
+               "ours_eager": timed["ours_eager"]["img_per_s"], "compiled": False,
+               "depthwise": depthwise.kernel_name(), **flops[name, regime]}  # fmt: skip
         best = timed["ours_eager"]
         if stepper is not None:
             best = timed["ours_compiled"]
@@ -104,61 +156,71 @@ def run_benchmark(
                        - batch / best["img_per_s"]))  # fmt: skip
         out.update(ours=best["img_per_s"], ours_iqr=best["iqr"], steps=best["steps"])
         out["ratio"] = out["ours"] / out["reference"]
-        if bound:
+        if "convs_only" in timed:
             out["convs_only"] = timed["convs_only"]["img_per_s"]
             out["convs_only_ratio"] = out["convs_only"] / out["reference"]
         return out
 
-    flops = {regime: step_flops(sep_model(regime), x_last) for regime in REGIMES}
+    def count(name: str, regime: str) -> dict[str, float]:
+        arch, reference, ours, x_ref, y = models[name]
+        with depthwise.native_disabled() if arch == "unshuffle" else contextlib.nullcontext():
+            ref = step_flops(reference(regime), x_ref, y)
+        return {"flops": step_flops(ours(regime), x_last if y is None else x_ref, y),
+                "reference_flops": ref}  # fmt: skip
+
+    flops = {(name, regime): count(name, regime) for name in models for regime in REGIMES}
 
     def every_row() -> list[dict]:
-        out = []
-        for regime in REGIMES:
-            r = row("sep-ResNet-20 (n=3, d=9)", regime, sep_model(regime, "explicit"),
-                    lambda g=regime: sep_model(g), bound=True)  # fmt: skip
-            out.append({**r, "flops": flops[regime]})
-        for regime in ("full", "chans"):
-            out.append(row(f"ConvMixer-{mixer_width}/4 (k=8, p=1)", regime,
-                           reference_convmixer(mixer_width, regime),
-                           lambda g=regime: our_convmixer(mixer_width, g)))  # fmt: skip
+        out = [row(name, regime) for name in models for regime in REGIMES]
         for r in out:
             r["allocator"] = allocator()
         return out
 
     rows = every_row()
-    model = sep_model("full")
+    model = sep_resnet(width, "full")
     step_only = step_throughput(model, x_last, steps)
     end_to_end = loader_throughput(model, batch, steps)
     profiles = {}
     if profile:
         profiles = {
-            "sep-ResNet full, reference": profile_step(sep_model("full", "explicit"), x),
-            "sep-ResNet full, ours": profile_step(sep_model("full"), x_last,
+            "sep-ResNet full, reference": profile_step(sep_resnet(width, "full", "explicit"), x),
+            "sep-ResNet full, ours": profile_step(sep_resnet(width, "full"), x_last,
                                                   compile=use_compile("sep_resnet")),
             "ConvMixer full, reference": profile_step(reference_convmixer(mixer_width, "full"), x),
             "ConvMixer full, ours": profile_step(our_convmixer(mixer_width, "full"), x_last,
                                                  compile=use_compile("convmixer")),
         }  # fmt: skip
+        shuffler = unshuffler(unshuffle_width, unshuffle_depth, "full")
+        with depthwise.native_disabled():
+            profiles["un-shuffler full, reference (PyTorch's kernels)"] = profile_step(
+                shuffler, image, target=target)  # fmt: skip
+        profiles["un-shuffler full, ours"] = profile_step(
+            unshuffler(unshuffle_width, unshuffle_depth, "full"), image,
+            compile=use_compile("unshuffle"), target=target)  # fmt: skip
     if keep_memory and allocator() == "default" and keep_freed_memory() == "keep":
         rows += every_row()
+    ops = time_depthwise_ops({f"ConvMixer-{mixer_width} layer (k=8, 32×32)":
+                              (batch, mixer_width, 32, 32, 8),
+                              f"un-shuffler-{unshuffle_width} layer (k={k}, {h}×{w})":
+                              (batch, unshuffle_width, h, w, k)}, 3 * steps, rounds)  # fmt: skip
     peaks.append(peak_gflops())
     peak = {name: max(p[name] for p in peaks) for name in peaks[0]}
     for r in rows:
-        if "flops" in r:
-            r["ceiling"] = batch * max(peak.values()) * 1e9 / r["flops"]
-            r["ceiling_ratio"] = r["ceiling"] / r["reference"]
-    return {"rows": rows, "loader": {"step_only": step_only, "with_loader": end_to_end},
-            "batch": batch, "steps": steps, "rounds": rounds, "peak_gflops": peak,
-            "profile": profiles, "peak_rss_mb": peak_rss_mb(),
+        r["ceiling"] = batch * max(peak.values()) * 1e9 / r["flops"]
+        r["ceiling_ratio"] = r["ceiling"] / r["reference"]
+    return {"rows": rows, "depthwise_ops": ops, "loader": {"step_only": step_only,
+            "with_loader": end_to_end}, "batch": batch, "steps": steps, "rounds": rounds,
+            "peak_gflops": peak, "profile": profiles, "peak_rss_mb": peak_rss_mb(),
             "provenance": provenance(torch.device("cpu"))}  # fmt: skip
 
 
 # the benchmark's sizes: "cpu" (and "paper", the same) are the sizes the README reports
 SIZES = {
     "smoke": {"batch": 4, "steps": 2, "width": 4, "mixer_width": 8, "compile": False,
-              "rounds": 2},
+              "rounds": 2, "unshuffle_width": 4, "unshuffle_depth": 1},
     "cpu": {"batch": 128, "steps": 9, "width": 16, "mixer_width": 128, "compile": None,
-            "rounds": 3},
+            "rounds": 3, "unshuffle_width": UNSHUFFLE["width"],
+            "unshuffle_depth": UNSHUFFLE["depth"]},
 }  # fmt: skip
 SIZES["paper"] = SIZES["cpu"]
 
@@ -212,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="turns the paths of a row take")
     parser.add_argument("--width", type=int, default=16, help="sep-ResNet w")
     parser.add_argument("--mixer-width", type=int, default=128, help="ConvMixer h")
+    parser.add_argument("--unshuffle-width", type=int, default=UNSHUFFLE["width"],
+                        help="un-shuffler width")  # fmt: skip
+    parser.add_argument("--unshuffle-depth", type=int, default=UNSHUFFLE["depth"],
+                        help="un-shuffler depth")  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="add torch.profiler top operators")
     parser.add_argument("--markdown", type=Path, default=None,
                         help="print the README table of a stored record and exit")  # fmt: skip
@@ -221,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     set_threads()
     result = run_benchmark(args.batch, args.steps, args.width, args.mixer_width, args.profile,
-                           rounds=args.rounds)  # fmt: skip
+                           rounds=args.rounds, unshuffle_width=args.unshuffle_width,
+                           unshuffle_depth=args.unshuffle_depth)  # fmt: skip
     print(format_rows(result))
     if args.record:
         kept = keep_as_history(record_file("cpu"))

@@ -1,11 +1,14 @@
 """The timing harness: training steps timed in turns, their FLOPs, the machine's peak, profiles.
 
 Every measurement runs full training steps (forward, backward, SGD step) on one fixed batch, in
-fp32 without autocast, with the threads the process has (provenance.set_threads).
+fp32 without autocast, with the threads the process has (provenance.set_threads). A classifier's
+step takes cross-entropy against fixed labels; given a target image (the un-shuffler), the mean
+squared error against it, as train.py does.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import time
@@ -15,23 +18,34 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import depthwise
 from ..accel import CompiledStep
 from ..data import Loader
-from ..layers import SeparableConv2d
 from ..train import TrainConfig, make_optimizer
+
+# how a row was timed: the allocator state (accel.keep_freed_memory) in words
+MEMORY = {"default": "glibc's default allocator", "keep": "freed memory kept",
+          "?": "allocator not recorded"}  # fmt: skip
 
 
 def training_step(
-    model: nn.Module, x: torch.Tensor, compile: bool = False
+    model: nn.Module, x: torch.Tensor, compile: bool = False, target: torch.Tensor | None = None
 ) -> tuple[Callable[[], None], CompiledStep]:
-    """Return (one full training step on the fixed batch x as a function, its CompiledStep)."""
+    """Return (one full training step on the fixed batch x as a function, its CompiledStep).
+
+    The loss is cross-entropy against fixed labels, or with `target` (an image batch shaped like
+    the model's output) the mean squared error against it.
+    """
     y = torch.arange(len(x)) % 10
     opt = make_optimizer(model, TrainConfig(optimizer="sgd", lr=0.01))
     stepper = CompiledStep(model, enabled=compile)
     model.train()
 
+    def loss(out: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(out, y) if target is None else F.mse_loss(out, target)
+
     def one_step() -> None:
-        stepper.step(x, lambda out: F.cross_entropy(out, y))
+        stepper.step(x, loss)
         opt.step()
 
     return one_step, stepper
@@ -82,23 +96,50 @@ def step_throughput(model: nn.Module, x: torch.Tensor, steps: int, warmup: int =
     return timed["model"]["img_per_s"]
 
 
-def step_flops(model: nn.Module, x: torch.Tensor) -> float:
+def _conv_backward_flops(grad_out_shape: list[int], x_shape: list[int], w_shape: list[int],
+                         *args: object, **kwargs: object) -> int:  # fmt: skip
+    """A convolution's gradients: each one asked for costs what its forward does, any groups.
+
+    torch's own formula counts the weight gradient as if the conv had one group (a 128-channel
+    depthwise conv: 128× too many); for one group the two formulas agree.
+    """
+    from torch.utils.flop_counter import conv_flop_count
+
+    transposed, output_mask = args[4], args[7]
+    if transposed:
+        raise ValueError("step_flops does not count transposed convolutions")
+    return conv_flop_count(x_shape, w_shape, grad_out_shape) * sum(map(bool, output_mask[:2]))
+
+
+def _depthwise_flops(image_shape: list[int], k: int) -> int:
+    """One pass of a depthwise k×k convolution over an N×C×H×W image: 2·N·C·H·W·k² FLOPs."""
+    return 2 * math.prod(image_shape) * k * k
+
+
+# the native depthwise ops (depthwise.py), by their arguments' shapes
+NATIVE_FLOPS: dict[str, Callable[..., int]] = {
+    "dw_forward": lambda x, w, *args, **kwargs: _depthwise_flops(x, w[-1]),
+    "dw_input_grad": lambda g, w, *args, **kwargs: _depthwise_flops(g, w[-1]),
+    "dw_weight_grad": lambda x, g, k, *args, **kwargs: _depthwise_flops(g, k),
+}
+
+
+def step_flops(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None) -> float:
     """FLOPs of one training step (forward and backward), counted by torch.utils.flop_counter.
 
-    Exact for dense convolutions and matmuls. torch's counter overcounts a grouped conv's
-    backward (a 16-group depthwise conv: 17× its forward, not 2×), so models that run grouped
-    convs are refused: use it for the folded sep-ResNet.
+    Exact for convolutions (grouped ones too, with a corrected formula for their gradients), the
+    native depthwise ops and matmuls; element-wise work (BatchNorm, activations) is not counted.
+    A depthwise layer costs 2·N·C·H·W·k² per pass, whichever kernel computes it (PyTorch's
+    kernel on an even k computes one extra row and column, which it then crops: counted).
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    # a folded separable conv holds its depthwise weight but never runs it as a conv
-    folded = {id(m.spatial) for m in model.modules()
-              if isinstance(m, SeparableConv2d) and m.impl == "folded"}  # fmt: skip
-    if any(isinstance(m, nn.Conv2d) and m.groups > 1 and id(m) not in folded
-           for m in model.modules()):  # fmt: skip
-        raise ValueError("step_flops overcounts grouped convolutions; the model runs some")
-    one_step, _ = training_step(model, x)
-    with FlopCounterMode(display=False) as counter:
+    formulas = {torch.ops.aten.convolution_backward: _conv_backward_flops}
+    if depthwise.load():
+        native = getattr(torch.ops, depthwise.NAMESPACE)
+        formulas.update({getattr(native, op): f for op, f in NATIVE_FLOPS.items()})
+    one_step, _ = training_step(model, x, target=target)
+    with FlopCounterMode(display=False, custom_mapping=formulas) as counter:
         one_step()
     return float(counter.get_total_flops())
 
@@ -131,7 +172,8 @@ def peak_gflops(repeats: int = 5) -> dict[str, float]:
 
 
 def profile_step(model: nn.Module, x: torch.Tensor, steps: int = 2, top: int = 8,
-                 compile: bool = False) -> list[dict]:  # fmt: skip
+                 compile: bool = False,
+                 target: torch.Tensor | None = None) -> list[dict]:  # fmt: skip
     """torch.profiler over `steps` training steps after warm-up: the top operators by self CPU time.
 
     Returns rows {op, ms_per_step, share}; share is of the summed self time of all operators.
@@ -140,7 +182,7 @@ def profile_step(model: nn.Module, x: torch.Tensor, steps: int = 2, top: int = 8
     os.environ.setdefault("KINETO_LOG_LEVEL", "99")
     from torch.profiler import ProfilerActivity, profile
 
-    one_step, _ = training_step(model, x, compile)
+    one_step, _ = training_step(model, x, compile, target)
     for _ in range(2):  # warm-up (and compile) outside the profile
         one_step()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
