@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import logging
 import os
 import shutil
 import warnings
@@ -92,6 +93,8 @@ def load() -> bool:
     try:
         from torch.utils import cpp_extension
 
+        # a CUDA build of torch on a machine without CUDA logs that it found no CUDA runtime
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
         _find_ninja()
         build = _build_dir()
         build.mkdir(parents=True, exist_ok=True)
