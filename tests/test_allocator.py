@@ -37,6 +37,11 @@ print(state, provenance(torch.device("cpu"))["allocator"], int(faults))  # what 
 
 def _child(malloc: str) -> tuple[str, str, int]:
     env = {**os.environ, accel.MALLOC_ENV: malloc}
+    if malloc == "default":
+        # glibc's starting mmap threshold (128 KB), held there: its dynamic threshold otherwise
+        # rises after the first large free, and whether a step then faults depends on where in
+        # the heap its blocks land (one CI run saw 228 faults a step, others 30,000-70,000)
+        env["GLIBC_TUNABLES"] = "glibc.malloc.mmap_threshold=131072"
     done = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True,
                           timeout=120, check=True)  # fmt: skip
     state, recorded, faults = done.stdout.split()

@@ -420,8 +420,6 @@ CHANS_MARGIN_DB = 1.5  # Fig. 10: chans within 1.5 dB of full (full âˆ’ chans â‰
 GROWTH_DB = 0.5  # Fig. 10: the smallest gain, smallest to largest depth, width or k, that we
 # would count as "PSNR grows"; an interval wholly below it refutes the growth
 UNSHUFFLE_AXES = ("depth", "width", "kernel_size")
-AWAITING_RUNS = AWAITING_RUNS | {"fig10_full_learns", "fig10_psnr_grows",
-                                 "fig10_chans_params_flat"}  # fmt: skip
 
 
 def _shape_text(shape: Sequence[int]) -> str:
