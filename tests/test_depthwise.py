@@ -6,6 +6,8 @@ one tile) with 1 and 2 threads. A failed build falls back to PyTorch's kernel wi
 """
 
 import contextlib
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -188,3 +190,12 @@ def test_native_disabled_runs_pytorchs_kernel_inside_the_block_only(monkeypatch)
     with pytest.raises(KeyError), depthwise.native_disabled():  # an error inside still restores
         raise KeyError
     assert depthwise.applies(x, conv.weight, 1, 1)
+
+
+def test_loading_the_kernel_writes_nothing_to_stderr():
+    """A chapter cell that trains a mixer shows stderr; nbval fails on it (torch's cpp_extension
+    logs 'No CUDA runtime is found' on import on machines without CUDA)."""
+    code = "from spatialmix import depthwise; assert depthwise.load()"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600, check=True)  # fmt: skip
+    assert done.stderr == ""

@@ -91,10 +91,11 @@ def load() -> bool:
     if _LOADED[0]:  # loaded earlier in this process (the cache was cleared, e.g. by a test)
         return True
     try:
+        # a CUDA build of torch on a machine without CUDA logs, on import, that it found no
+        # CUDA runtime: on stderr, where a chapter's output would show it
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
         from torch.utils import cpp_extension
 
-        # a CUDA build of torch on a machine without CUDA logs that it found no CUDA runtime
-        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
         _find_ninja()
         build = _build_dir()
         build.mkdir(parents=True, exist_ok=True)
