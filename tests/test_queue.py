@@ -7,7 +7,7 @@ import torch
 
 from spatialmix import ModelConfig, build_model
 from spatialmix import queue as queue_mod
-from spatialmix.experiments import CONVERGED, converged_grid
+from spatialmix.experiments import CONVERGED, MIXER_CONVERGED, converged_grid, mixer_converged_grid
 from spatialmix.results import RunConfig, find_records, record_path
 
 TINY = ModelConfig(arch="sep_resnet", width=4, depth=1, multiplier=2)
@@ -56,6 +56,24 @@ def test_converged_grid_pairs_seeds_and_lists_each_run_once():
     assert grid[0].seed == 0 and all(c.scale == "converged" for c in grid)
     assert grid[0].model.depth == max(CONVERGED["depths"]) and grid[0].model.regime == "full"
     assert {c.overrides.get("epochs") for c in grid if "epochs" in c.overrides} == {40}
+
+
+def test_mixer_grid_pairs_seeds_and_puts_the_calibration_point_first():
+    grid = mixer_converged_grid()
+    assert len({repr(c) for c in grid}) == len(grid)
+    first = grid[0].model
+    assert (first.depth, first.regime, first.patch_size) == (8, "full", 2) and grid[0].seed == 0
+    p = MIXER_CONVERGED
+    for sigma in (0.0, *p["sigmas"]):  # Fig. 7: every σ of chans on every seed
+        got = {c.seed for c in grid if c.model.sigma == sigma and c.model.regime == "chans"
+               and c.model.depth == p["sigma_depth"] and c.model.patch_size == 2}  # fmt: skip
+        assert got == set(p["seeds"]), sigma
+    p1 = [c for c in grid if c.model.patch_size == 1]
+    assert {(c.model.regime, c.seed) for c in p1} == {(r, s) for r in ("full", "chans", "space")
+                                                      for s in p["seeds"]}  # fmt: skip
+    assert {c.overrides.get("epochs") for c in grid if c.overrides} == {16}
+    eps = grid[0].settings()[0]["attack_eps"]  # Fig. 7's radii on every ConvMixer
+    assert [round(e * 255) for e in eps] == [1, 2, 4, 8]
 
 
 def test_regimes_share_every_initial_tensor_for_a_seed():

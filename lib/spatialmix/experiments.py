@@ -89,12 +89,30 @@ def mixer_runs(
     width: int,
     kernel_size: int,
     patch_size: int,
+    overrides: Mapping[str, object] | None = None,
+    sigma: float = 0.0,
 ) -> list[RunConfig]:
-    """Fig. 5: ConvMixer-h/depth in every regime at every depth (chapter 05)."""
+    """Fig. 5: ConvMixer-h/depth in every regime at every depth (chapter 05); with sigma > 0,
+    Fig. 7's ConvMixers, whose spatial filters are Gaussian-smoothed at init."""
     return [
         RunConfig(MIXER_EXPERIMENT, ModelConfig(arch="convmixer", regime=r, width=width, depth=n,
-                  kernel_size=kernel_size, patch_size=patch_size), dataset, scale, seed)
+                  kernel_size=kernel_size, patch_size=patch_size, sigma=sigma), dataset, scale,
+                  seed, dict(overrides or {}))
         for seed in seeds for n in depths for r in regimes
+    ]  # fmt: skip
+
+
+def smoothing_runs(
+    sigmas: Iterable[float], depth: int, dataset: str, seeds: Iterable[int], scale: str,
+    width: int, kernel_size: int, patch_size: int,
+) -> list[RunConfig]:  # fmt: skip
+    """Fig. 7: chans ConvMixers with frozen random filters smoothed at each σ (σ = 0 is Fig. 5's
+    chans), and full beside them: the same attacks judge both."""
+    shape = (width, kernel_size, patch_size)
+    return [
+        *mixer_runs(("full", "chans"), [depth], dataset, seeds, scale, *shape),
+        *(c for s in sigmas if s > 0
+          for c in mixer_runs(("chans",), [depth], dataset, seeds, scale, *shape, sigma=s)),
     ]  # fmt: skip
 
 
@@ -273,4 +291,43 @@ def converged_grid(p: Mapping[str, object] = CONVERGED) -> list[RunConfig]:
     return list({(c.experiment, repr(c)): c for c in runs}.values())  # a run listed twice once
 
 
-GRIDS = {"converged": converged_grid}
+# chapters 05 and 06's ConvMixers at the converged scale (issue 16): ConvMixer-128, k 8, at p 2
+# for the grid (p 1 costs 4× per image: one p-1 point, depth 4, shows whether p changes the
+# verdict), 3 seeds paired across regimes, Fig. 7's σ at depth 4 (Fig. 9's model), the 2× budget
+# check at the deepest point. Estimated 16.5 h on 2 cores (scales.EPOCHS_MIXER).
+MIXER_CONVERGED = {"seeds": (0, 1, 2), "depths": (2, 4, 8), "width": 128, "kernel_size": 8,
+                   "patch_size": 2, "p1_depth": 4, "sigmas": (0.5, 1.0, 2.0), "sigma_depth": 4,
+                   "budget_factor": 2, "dataset": "cifar10"}  # fmt: skip
+
+
+def mixer_converged_grid(p: Mapping[str, object] = MIXER_CONVERGED) -> list[RunConfig]:
+    """Chapters 05-06's ConvMixers, most valuable first: for each seed in turn, Fig. 5 (deepest
+    first: its full model's accuracy decides whether the recipe is long enough) and Fig. 7's
+    smoothed chans; the budget check after the second seed; the p = 1 point last."""
+    scale, ds = "converged", p["dataset"]
+    shape = (p["width"], p["kernel_size"], p["patch_size"])
+
+    def core(seed: int) -> list[RunConfig]:
+        deepest_first = sorted(p["depths"], reverse=True)
+        return [
+            *mixer_runs(REGIMES3, deepest_first, ds, [seed], scale, *shape),
+            *smoothing_runs(p["sigmas"], p["sigma_depth"], ds, [seed], scale, *shape),
+        ]
+
+    deepest = max(p["depths"])
+    epochs = mixer_runs(["full"], [deepest], ds, [0], scale, *shape)[0].settings()[0]["epochs"]
+    budget = {"epochs": p["budget_factor"] * int(epochs)}
+    seeds = list(p["seeds"])
+    runs = [
+        *core(seeds[0]),
+        *core(seeds[1]),
+        *mixer_runs(REGIMES3, [deepest], ds, seeds[:1], scale, *shape, budget),
+    ]
+    for seed in seeds[2:]:
+        runs += core(seed)
+    runs += mixer_runs(REGIMES3, [p["p1_depth"]], ds, seeds, scale, p["width"],
+                       p["kernel_size"], 1)  # fmt: skip
+    return list({(c.experiment, repr(c)): c for c in runs}.values())
+
+
+GRIDS = {"converged": converged_grid, "mixers": mixer_converged_grid}

@@ -91,8 +91,9 @@ def describe(cfg: RunConfig) -> str:
     """One line naming a run: experiment, dataset, model, regime, seed, scale, changes."""
     m = cfg.model
     shape = f"n={m.depth} w={m.width}" if m.arch == "sep_resnet" else (
-        f"{m.width}/{m.depth} k={m.kernel_size}")  # fmt: skip
+        f"{m.width}/{m.depth} k={m.kernel_size} p={m.patch_size}")  # fmt: skip
     bank = f" bank={m.bank}" if m.bank != "random" else ""
+    bank += f" σ={m.sigma:g}" if m.sigma else ""
     extra = f" {dict(cfg.overrides)}" if cfg.overrides else ""
     return (f"{cfg.experiment}: {cfg.dataset} {m.arch} {shape}{bank} {m.regime} seed {cfg.seed} "
             f"at {cfg.scale}{extra}")  # fmt: skip

@@ -56,6 +56,14 @@ _EVAL_EQ4 = {**_EVAL, "pgd_step": (1.0, 0.5)}
 # the CIFAR-10 JPEG copy after 14 epochs; 20 leave a margin above the 85 % asked for
 EPOCHS_CIFAR = 20
 EPOCHS_FASHION = 8
+# ConvMixer-128 (k 8) at p 2: measured one training step each (batch 128, 2 threads, Intel Xeon
+# AVX-512, native kernels): depth 8 full / chans / space 305 / 366 / 354 img/s, depth 4 full 613,
+# depth 2 full 1141; at p 1, depth 4 full / chans 145 / 175. Chapter 05's grid at this many
+# epochs (experiments.mixer_converged_grid) is then an estimated 16.5 h of training on 2 cores.
+# Not calibrated beforehand: the grid trains its deepest full model first, whose accuracy curve
+# says whether 8 epochs reach the 83 % asked for (issue 16)
+EPOCHS_MIXER = 8
+_EVAL_MIXER = {**_EVAL, "attack_eps": (1 / 255, 2 / 255, 4 / 255, 8 / 255), "pgd_step": 1.0}
 
 PRESETS: dict[str, dict[str, dict]] = {
     "sep_resnet": {
@@ -77,9 +85,10 @@ PRESETS: dict[str, dict[str, dict]] = {
                   "epochs": 3},
         "cpu": {**_MIXER, **_EVAL, "n_train": 5_000, "n_test": 1_000, "n_attack": 500,
                 "epochs": 5},
-        # not yet calibrated (issue 16): full data for the locuslab schedule's 25 epochs
-        "converged": {**_MIXER, **_EVAL_EQ4, "n_train": 0, "n_test": 0, "n_attack": 2_000,
-                      "epochs": 25},
+        # chapters 05-06's committed ConvMixers (issue 16): all the data, EPOCHS_MIXER epochs;
+        # attacks at Fig. 7's four radii with PGD steps of ε (Eq. 4) on 2,000 test images
+        "converged": {**_MIXER, **_EVAL_MIXER, "n_train": 0, "n_test": 0, "n_attack": 2_000,
+                      "epochs": EPOCHS_MIXER},
         "paper": {**_MIXER, **_EVAL, "n_train": 0, "n_test": 0, "n_attack": 10_000,
                   "epochs": 200, "batch_size": 512},
     },
