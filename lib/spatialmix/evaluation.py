@@ -125,19 +125,36 @@ class Spectra(Evaluation):
     kind: ClassVar[str] = "spectra"
     size: int = 64  # FFT size of the envelope coverage is measured on
     envelope: int = 0  # size of the stored envelopes (Fig. 9); 0: none stored
+    # True: everything on the size×size DFT (the paper's 512 for Fig. 9), the stored envelope
+    # average-pooled from it; False (the first book's records): the stored envelope on its own
+    # small DFT and the high-frequency share on a 64×64 one. Left out of the key when False
+    pooled: bool = False
+
+    def settings(self) -> dict:
+        s = super().settings()
+        return s if self.pooled else {k: v for k, v in s.items() if k != "pooled"}
 
     def measure(self, target: Target) -> tuple[dict, dict]:
         rows = []
         for name, module in target.model.named_modules():
             if isinstance(module, SpatialConv):
                 w = module.weight.detach().cpu()
-                row = {"layer": name, "coverage": coverage(spectral_envelope(w, self.size)),
-                       "hf_fraction": high_frequency_fraction(w)}  # fmt: skip
+                env = spectral_envelope(w, self.size)
+                hf = high_frequency_fraction(w, size=self.size if self.pooled else 64)
+                row = {"layer": name, "coverage": coverage(env), "hf_fraction": hf}
                 if self.envelope:
-                    env = spectral_envelope(w, self.envelope)
+                    env = pooled_envelope(env, self.envelope) if self.pooled else (
+                        spectral_envelope(w, self.envelope))  # fmt: skip
                     row["envelope"] = [[round(v, 4) for v in r] for r in env.tolist()]
                 rows.append(row)
         return {}, {"layers": rows}
+
+
+def pooled_envelope(envelope: Tensor, size: int) -> Tensor:
+    """A centred envelope average-pooled to size×size (its side a multiple of size)."""
+    if envelope.shape[-1] % size:
+        raise ValueError(f"cannot pool a {envelope.shape[-1]}² envelope to {size}²")
+    return torch.nn.functional.avg_pool2d(envelope[None, None], envelope.shape[-1] // size)[0, 0]
 
 
 @dataclass(frozen=True)
