@@ -28,7 +28,7 @@ LAYERS = [
     ("scales", "records", "results"),
     ("experiments", "perf", "migrate"),
     ("chapters", "claims", "report", "plots", "selfcheck", "queue", "gpucheck", "__init__"),
-    ("scoreboard", "runbook"),
+    ("scoreboard", "runbook", "smoothing", "frozen_banks"),
 ]
 
 

@@ -18,8 +18,9 @@ go round in a circle (tests/test_layout.py walks every import, function-level on
    store migrations
 9. chapters, claims, report, plots, selfcheck, queue, gpucheck, __init__: what the book and its
    tools call
-10. scoreboard, runbook: every chapter's stored verdicts, as the book's scoreboard page and
-    README table; how to run each chapter at paper scale, and its cost
+10. scoreboard, runbook, smoothing, frozen_banks: every chapter's stored verdicts, as the book's
+    scoreboard page and README table; how to run each chapter at paper scale, and its cost;
+    Fig. 7 and §3.1's coverage test, from records to figures and verdicts
 
 This file re-exports the public API, nothing else.
 """
