@@ -8,8 +8,10 @@ go round in a circle (tests/test_layout.py walks every import, function-level on
    for GELU + BatchNorm); plain-text tables
 2. regimes: what is learned (full | chans | space), filter banks, parameter counts
 3. models: the three model families, ModelConfig, build_model (which applies the regime)
-4. formats, datasets, data: bytes on disk to fingerprinted datasets to batches
-5. accel, provenance: how a step runs (torch.compile, the allocator); where a number was made
+4. formats, datasets, data, streamloader, stream: bytes on disk to fingerprinted datasets to
+   batches; ImageNet streamed from its image tree a batch at a time
+5. accel, provenance, distributed: how a step runs (torch.compile, the allocator); where a
+   number was made; data-parallel training under torchrun (DDP)
 6. train, evaluation, unshuffle: the training loop; everything measured on a trained model;
    the un-shuffling task's receptive field and baselines
 7. scales, records, results: the presets; typed records; the one results store, which every

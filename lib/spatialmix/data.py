@@ -3,6 +3,8 @@
 The whole split lives in one uint8 tensor; a batch is drawn by index and augmented as a batch
 (airbench style), so no Python code runs per image. Every random choice comes from a generator
 seeded by (seed, epoch, step): a resumed run sees exactly the batches an uninterrupted one sees.
+Under DDP (distributed.py) each rank takes its slice of every global batch, drawing the whole
+batch's random numbers, so the ranks' slices together are the single-process batch, pixel for pixel.
 """
 
 from __future__ import annotations
@@ -74,13 +76,16 @@ def rand_augment(
     num_ops: int = RANDAUGMENT_OPS,
     magnitude: int = RANDAUGMENT_MAGNITUDE,
     num_bins: int = 31,
+    part: slice = slice(None),
+    batch: int | None = None,
 ) -> Tensor:
     """torchvision's RandAugment on a uint8 batch, every image drawing its own ops and signs.
 
     torchvision's transform draws one op for the whole tensor it is given; locuslab applies it
     per image. Here each image draws from `gen` (a resumed run sees the same batches), and the
     images that drew the same op and sign go through torchvision's op together.
-    x: (B, C, H, W) uint8 -> same shape and dtype.
+    x: (B, C, H, W) uint8 -> same shape and dtype. x may be rows `part` of a batch of `batch`
+    images: the draws are the whole batch's, so each image comes out as it would in the batch.
     """
     # torchvision's own op table and ops (private names: the test pins them to RandAugment's)
     from torchvision.transforms import InterpolationMode, RandAugment
@@ -89,8 +94,8 @@ def rand_augment(
     space = RandAugment(num_ops, magnitude, num_bins)._augmentation_space(num_bins, x.shape[-2:])
     x = x.clone()
     for _ in range(num_ops):
-        op = torch.randint(len(space), (len(x),), generator=gen)
-        negative = torch.randint(2, (len(x),), generator=gen).bool()
+        op = torch.randint(len(space), (batch or len(x),), generator=gen)[part]
+        negative = torch.randint(2, (batch or len(x),), generator=gen).bool()[part]
         for i, (name, (levels, signed)) in enumerate(space.items()):
             level = float(levels[magnitude]) if levels.ndim > 0 else 0.0
             for neg in (False, True) if signed else (False,):
@@ -101,29 +106,38 @@ def rand_augment(
     return x
 
 
-def augment_batch(x: Tensor, augment: str, gen: torch.Generator, pad: int = 4) -> Tensor:
+def augment_batch(
+    x: Tensor,
+    augment: str,
+    gen: torch.Generator,
+    pad: int = 4,
+    part: slice = slice(None),
+    batch: int | None = None,
+) -> Tensor:
     """Random crop (zero pad `pad`) and horizontal flip of a uint8 batch, done on the batch;
     then, for "crop_flip_randaugment", RandAugment (rand_augment).
 
-    x: (B, C, H, W) uint8 -> same shape and dtype.
+    x: (B, C, H, W) uint8 -> same shape and dtype. x may be rows `part` of a batch of `batch`
+    images (one rank's share): every draw is the whole batch's, and x gets its rows of them.
     """
     if augment not in AUGMENTS:
         raise ValueError(f"augment must be one of {AUGMENTS}, got {augment!r}")
     if augment == "none":
         return x
     b, _, h, w = x.shape
+    n = batch or b
     padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-    dy = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
-    dx = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)[part]
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)[part]
     rows = (dy[:, None] + torch.arange(h))[:, None, :, None]  # (B, 1, H, 1)
     cols = (dx[:, None] + torch.arange(w))[:, None, None, :]  # (B, 1, 1, W)
     x = padded[torch.arange(b)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None],
                rows, cols]  # fmt: skip
     if augment in ("crop_flip", "crop_flip_randaugment"):
-        flip = torch.rand(b, generator=gen) < 0.5
+        flip = (torch.rand(n, generator=gen) < 0.5)[part]
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
     if augment == "crop_flip_randaugment":  # after crop and flip, as locuslab's transform list
-        x = rand_augment(x, gen)
+        x = rand_augment(x, gen, part=part, batch=n)
     return x
 
 
@@ -133,6 +147,10 @@ class Loader:
     Training loaders shuffle by (seed, epoch) and drop the last partial batch; evaluation
     loaders keep order and every image. `start_step` skips the first batches of the epoch
     without drawing them, which is how a resumed run continues mid-epoch.
+
+    rank and world (DDP, training loaders only): batch_size stays the global batch, and this
+    rank yields rows [rank·b, (rank+1)·b) of each, b = batch_size / world, augmented exactly as
+    in the single-process batch. len() counts global steps, the same on every rank.
     """
 
     def __init__(
@@ -145,15 +163,30 @@ class Loader:
         seed: int = 0,
         device: str | torch.device = "cpu",
         channels_last: bool = False,
+        rank: int = 0,
+        world: int = 1,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if train and len(x) < batch_size:
             raise ValueError(f"{len(x)} training images cannot fill one batch of {batch_size}")
+        if world > 1 and not train:
+            raise ValueError("only training loaders are split over ranks; evaluate on one")
+        if batch_size % world or not 0 <= rank < world:
+            raise ValueError(f"a global batch of {batch_size} does not split evenly over "
+                             f"{world} ranks (rank {rank}): make it a multiple of "
+                             f"{world}")  # fmt: skip
         self.x, self.y = x, y
         self.batch_size, self.train, self.augment, self.seed = batch_size, train, augment, seed
+        self.rank, self.world = rank, world
         self.device = torch.device(device)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def shard(self, rank: int, world: int) -> Loader:
+        """The same loader, yielding rank's share of every global batch (DDP)."""
+        channels_last = self.memory_format == torch.channels_last
+        return Loader(self.x, self.y, self.batch_size, self.train, self.augment, self.seed,
+                      self.device, channels_last, rank, world)  # fmt: skip
 
     def __len__(self) -> int:
         n = len(self.x)
@@ -165,11 +198,14 @@ class Loader:
             order = torch.randperm(len(self.x), generator=generator(self.seed, epoch))
         else:
             order = torch.arange(len(self.x))
+        local = self.batch_size // self.world
+        part = slice(self.rank * local, (self.rank + 1) * local) if self.world > 1 else slice(None)
         for step in range(start_step, len(self)):
-            idx = order[step * self.batch_size : (step + 1) * self.batch_size]
+            idx = order[step * self.batch_size : (step + 1) * self.batch_size][part]
             x = self.x[idx]
             if self.train:
-                x = augment_batch(x, self.augment, generator(self.seed, epoch, step))
+                x = augment_batch(x, self.augment, generator(self.seed, epoch, step), part=part,
+                                  batch=self.batch_size)  # fmt: skip
             x = x.to(self.device, non_blocking=True).float().div_(255)
             yield x.contiguous(memory_format=self.memory_format), self.y[idx].to(self.device)
 

@@ -153,6 +153,11 @@ class Dataset:
         return self._moments[1]
 
     @property
+    def channels(self) -> int:
+        """Return the number of image channels (1 or 3)."""
+        return self.x_train.shape[1]
+
+    @property
     def is_canonical(self) -> bool:
         """Return whether the data is known to be the exact published dataset."""
         return KNOWN_FINGERPRINTS.get(self.fingerprint, self.source).endswith("(canonical)")
@@ -177,7 +182,8 @@ def load_dataset(
 
     ImageNet is never downloaded. Its image folder (also accepted as ``data_dir`` or
     ``$SPATIALMIX_DATA`` itself) is decoded whole into memory, each image resized so its shorter
-    side is ``image_size`` and centre-cropped: only meant for small subsets.
+    side is ``image_size`` and centre-cropped: only meant for small subsets. Runs stream it
+    instead (stream.load_stream), a batch at a time.
 
     Args:
         name: One of ``DATASETS``.

@@ -20,6 +20,7 @@ from .data import Loader, permute_pixels, pixel_permutation, stratified_subset
 from .datasets import Dataset
 from .layers import SpatialConv
 from .spectral import coverage, high_frequency_fraction, spectral_envelope
+from .stream import ImageFolderStream, StreamLoader
 from .train import evaluate, psnr, robust_accuracy
 
 N_RECONSTRUCTIONS = 8  # test images kept for Fig. 11
@@ -42,9 +43,12 @@ class Target:
     perm: Tensor | None = None  # the fixed pixel permutation of the un-shuffler
 
 
-def test_loader(target: Target, n_test: int, subset_seed: int) -> Loader:
+def test_loader(target: Target, n_test: int, subset_seed: int) -> Loader | StreamLoader:
     """The stratified test subset of n_test images (0: all), batched for evaluation."""
     idx = stratified_subset(target.data.y_test, n_test, subset_seed)
+    if isinstance(target.data, ImageFolderStream):  # ImageNet, decoded a batch at a time
+        return target.data.loader("test", idx, EVAL_BATCH, device=target.device,
+                                  channels_last=True)  # fmt: skip
     return Loader(target.data.x_test[idx], target.data.y_test[idx], EVAL_BATCH,
                   device=target.device, channels_last=True)  # fmt: skip
 
@@ -107,8 +111,11 @@ class Attacks(Evaluation):
         n = min(self.n_attack, len(pool.y))
         # stratified: some copies (the JPEG CIFAR-10) store the test set sorted by class
         idx = stratified_subset(pool.y, n, self.subset_seed)
-        loader = Loader(pool.x[idx], pool.y[idx], EVAL_BATCH, device=pool.device,
-                        channels_last=True)  # fmt: skip
+        if isinstance(pool, StreamLoader):
+            loader = pool.subset(idx)
+        else:
+            loader = Loader(pool.x[idx], pool.y[idx], EVAL_BATCH, device=pool.device,
+                            channels_last=True)  # fmt: skip
         model, steps = target.model, {"fgsm": 1, f"pgd{self.pgd_steps}": self.pgd_steps}
         model.eval()
         metrics = {name: {eps_label(e): robust_accuracy(model, loader, e, s, self.pgd_step)["acc"]
@@ -194,6 +201,9 @@ def make_train_loader(data: Dataset, n_train: int, subset_seed: int, batch_size:
                       augment: str, seed: int, device: torch.device) -> Loader:  # fmt: skip
     """The seeded stratified training subset, batched and augmented per (seed, epoch, step)."""
     idx = stratified_subset(data.y_train, n_train, subset_seed)
+    if isinstance(data, ImageFolderStream):  # ImageNet: a StreamLoader, same interface
+        return data.loader("train", idx, batch_size, train=True, augment=augment, seed=seed,
+                           device=device, channels_last=True)  # fmt: skip
     return Loader(data.x_train[idx], data.y_train[idx], batch_size, train=True, augment=augment,
                   seed=seed, device=device, channels_last=True)  # fmt: skip
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from .data import stratified_subset
-from .datasets import DataNotFoundError, Dataset, load_dataset
+from .datasets import DataNotFoundError, Dataset
 from .evaluation import permutation_for
 from .models import ModelConfig
 from .records import Record
 from .results import RunConfig, lookup, run
 from .scales import preset
+from .stream import Data, load_data
 from .unshuffle import baseline_psnr
 
 RESNET_EXPERIMENT = "resnet"  # chapter 04: Figs. 2-4 share one pool of trained models
@@ -207,12 +208,15 @@ def unshuffle_baselines(data: Dataset, scale: str) -> dict[str, float]:
 
 def load_available(
     names: Iterable[str], data_dir: str | None = None
-) -> tuple[dict[str, Dataset], dict[str, str]]:
-    """Load every dataset that can be found: ({name: Dataset}, {name: why it is missing})."""
+) -> tuple[dict[str, Data], dict[str, str]]:
+    """Load every dataset that can be found: ({name: Dataset}, {name: why it is missing}).
+
+    ImageNet is listed, not decoded (stream.load_stream): its runs stream it.
+    """
     found, missing = {}, {}
     for name in names:
         try:
-            found[name] = load_dataset(name, data_dir or None)
+            found[name] = load_data(name, data_dir or None)
         except DataNotFoundError:  # the full message lists machine-specific paths
             missing[name] = f"no {name} data found: set SPATIALMIX_DATA or pass data_dir"
     return found, missing

@@ -29,12 +29,14 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def set_threads(threads: int | None = None) -> int:
-    """Set torch's intra-op threads: the argument, env SPATIALMIX_THREADS, else every core.
+    """Set torch's intra-op threads: the argument, env SPATIALMIX_THREADS, else every core
+    (under torchrun: this machine's cores shared by its LOCAL_WORLD_SIZE processes).
 
     On a 2-core machine oversubscription makes torch several times slower, so set it once,
     explicitly, and record it. Returns the number set.
     """
-    threads = threads or int(os.environ.get("SPATIALMIX_THREADS", 0)) or os.cpu_count() or 1
+    cores = (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    threads = threads or int(os.environ.get("SPATIALMIX_THREADS", 0)) or max(cores, 1)
     torch.set_num_threads(threads)
     return threads
 

@@ -16,6 +16,13 @@ committed at once in the git repository that holds the store (nothing else is st
 stopped queue loses at most the run in progress, and started again it skips what is stored.
 --hours stops it from starting a new run after that long. The grids are experiments.GRIDS,
 in priority order. Set the threads as for any run (SPATIALMIX_THREADS; default: all cores).
+
+On several GPUs of one machine, train each run data-parallel (distributed.py) instead:
+
+    torchrun --standalone --nproc_per_node 8 -m spatialmix.queue run 04:paper
+
+Every rank walks rank 0's plan; rank 0 alone prints, writes and commits. The global batch stays
+the recipe's, so it must divide by the number of processes.
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ import sys
 import time
 from collections.abc import Callable
 
+import torch
+
+from . import distributed
 from . import experiments as ex
 from .chapters import parameters
 from .experiments import GRIDS
@@ -116,19 +126,27 @@ def run_queue(
     grid: list[RunConfig],
     hours: float = float("inf"),
     commit: bool = False,
-    device: str = "auto",
+    device: str | torch.device = "auto",
     require_clean: bool = True,
     say: Callable[[str], None] = print,
 ) -> int:
-    """Train the grid's missing runs in order, committing each if asked; return how many landed."""
+    """Train the grid's missing runs in order, committing each if asked; return how many landed.
+
+    Under torchrun every rank walks rank 0's plan and trains each run with it; rank 0 alone
+    says and commits.
+    """
+    device = distributed.init(device)  # joins torchrun's process group, if any
+    if not distributed.is_main():
+        say, commit = (lambda text: None), False
     if require_clean and git_commit().endswith("+dirty"):
         raise SystemExit("lib/ has uncommitted changes: records must come from a clean commit "
                          "(run the queue from a git worktree pinned at a commit)")  # fmt: skip
     started, landed = time.monotonic(), 0
-    for cfg, stored in plan(grid):
+    todo = plan(grid) if distributed.is_main() else None
+    for cfg, stored in distributed.broadcast(todo):  # rank 0's: the store may change meanwhile
         if stored:
             continue
-        if time.monotonic() - started > hours * 3600:
+        if distributed.broadcast(time.monotonic() - started > hours * 3600):
             say(f"stopping after {hours:g} h; run again to go on")
             break
         t0 = time.monotonic()

@@ -440,7 +440,7 @@ def depth_table(acc: Mapping[tuple[str, str, int], Sequence[float]], data: Mappi
     for (name, regime, n), accs in sorted(acc.items(), key=lambda kv: (kv[0][0], kv[0][2])):
         d = data[name]
         model = build_model(resnet(regime, n, imagenet=name == "imagenet"), len(d.classes),
-                            d.x_train.shape[1])  # fmt: skip
+                            d.channels)  # fmt: skip
         learned = f"{count_trainable(model):,}"
         rows.append((name, n, 6 * n + 2, regime, learned, mean_sd_text(accs, percent=True)))
     return table(["dataset", "n", "layers", "regime", "learned params", "test accuracy %"], rows)

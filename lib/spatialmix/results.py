@@ -31,8 +31,9 @@ try:
 except ImportError:  # Windows: no flock, so concurrent runs of one record are not serialised
     fcntl = None
 
+from . import distributed
 from .accel import want_compile
-from .datasets import DATASETS, Dataset, load_dataset
+from .datasets import DATASETS, Dataset
 from .evaluation import (
     N_RECONSTRUCTIONS,
     Attacks,
@@ -48,7 +49,8 @@ from .layers import spatial_kernel
 from .models import ModelConfig, build_model
 from .provenance import peak_rss_mb, provenance, resolve_device
 from .records import RECORD_FIELDS, SCHEMA, DataSpec, Evaluated, Record, RunSpec
-from .scales import SCALES, attack_steps, augment_for, preset, shape_changes
+from .scales import SCALES, attack_steps, augment_for, image_size, preset, shape_changes
+from .stream import Data, load_data
 from .train import TrainConfig, save_atomically, train
 
 _TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -128,7 +130,7 @@ class RunConfig:
         model = dataclasses.asdict(self.model)
         return shape_changes(self.model.arch, self.dataset, model)
 
-    def spec(self, data: Dataset) -> RunSpec:
+    def spec(self, data: Data) -> RunSpec:
         """Return the typed description of what this run trains: its record's key hashes it."""
         s, scale = self.settings()
         train = TrainConfig(**{k: s[k] for k in _TRAIN_FIELDS})
@@ -308,9 +310,14 @@ def _check_keys(path: Path, raw: dict, record: Record) -> None:
             )
 
 
-def record_path(cfg: RunConfig, data: Dataset | None = None) -> tuple[Path, RunSpec]:
+def run_data(cfg: RunConfig, data_dir: str | Path | None = None) -> Data:
+    """The data cfg trains on: ImageNet streamed at its scale's image size, others in memory."""
+    return load_data(cfg.dataset, data_dir, image_size(cfg.scale))
+
+
+def record_path(cfg: RunConfig, data: Data | None = None) -> tuple[Path, RunSpec]:
     """Return (where cfg's record lives, its RunSpec)."""
-    data = data if data is not None else load_dataset(cfg.dataset)
+    data = data if data is not None else run_data(cfg)
     spec = cfg.spec(data)
     return store_dir() / cfg.experiment / f"{spec.key}.json", spec
 
@@ -328,7 +335,7 @@ def missing_evaluations(record: Record | None, cfg: RunConfig) -> list[Evaluatio
 
 def run(
     cfg: RunConfig,
-    device: str = "auto",
+    device: str | torch.device = "auto",
     progress: bool = True,
     max_steps: int | None = None,
     data_dir: str | Path | None = None,
@@ -339,8 +346,23 @@ def run(
     kept weights and nothing is retrained; only if the weights are gone is it trained again.
     Training holds a per-record lock, so the same missing record asked for by two processes at
     once (two terminals, two GPUs on one store) is trained once; the second waits, then reads it.
+    Under torchrun every rank calls run, which joins the process group (distributed.init):
+    rank 0 decides (holding the lock), the others train alongside it if it trains, and every
+    rank returns rank 0's record.
     """
-    data = load_dataset(cfg.dataset, data_dir)
+    device = distributed.init(device)  # this rank's device under torchrun, else as given
+    data = run_data(cfg, data_dir)
+    if not distributed.is_main():  # rank 0 sends its record, or "train" first and it after
+        if not isinstance(said := distributed.broadcast(None), str):
+            return said
+        train_and_evaluate(record_path(cfg, data)[1], (), data, device, False, max_steps)
+        return distributed.broadcast(None)
+    return distributed.broadcast(_run(cfg, data, device, progress, max_steps))
+
+
+def _run(cfg: RunConfig, data: Data, device: str | torch.device, progress: bool,
+         max_steps: int | None) -> Record:  # fmt: skip
+    """run() in one process, or as rank 0: it says "train" to the other ranks before training."""
     path, spec = record_path(cfg, data)
     record = read_record(path) if path.exists() else None
     missing = missing_evaluations(record, cfg)
@@ -362,6 +384,7 @@ def run(
         if record is not None and _weights_match(record):
             record = evaluate_stored(record, missing, data, device)
         else:  # no record, or its weights are gone: train (again), then measure everything
+            distributed.broadcast("train")
             record = train_and_evaluate(spec, cfg.evaluations(), data, device, progress, max_steps)
         write_atomically(path, record.to_json())
     return record
@@ -380,10 +403,10 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _target(spec: RunSpec, data: Dataset, dev: torch.device) -> Target:
+def _target(spec: RunSpec, data: Data, dev: torch.device) -> Target:
     """The untrained model of a run (its random filters drawn from its seed), on dev."""
     torch.manual_seed(spec.seed)  # the random filters are drawn here (PAPER.md)
-    model = build_model(spec.model, len(data.classes), data.x_train.shape[1], data.mean,
+    model = build_model(spec.model, len(data.classes), data.channels, data.mean,
                         data.std)  # fmt: skip
     model = model.to(dev, memory_format=torch.channels_last)
     return Target(model, spec.task, data, dev, permutation_for(data, spec.data.perm_seed))
@@ -420,10 +443,11 @@ def train_and_evaluate(
     device: str,
     progress: bool,
     max_steps: int | None,
-) -> Record:
+) -> Record | None:
     """Train the run `spec` describes (resuming its checkpoint), then run every evaluation.
 
     Every epoch logs the clean test metric of the first Clean evaluation (the accuracy curve).
+    Under DDP every rank trains; only rank 0 keeps the weights, measures and returns a record.
     """
     evaluations = list(evaluations)
     dev = resolve_device(device)
@@ -440,6 +464,8 @@ def train_and_evaluate(
                 epoch_eval=curve and functools.partial(epoch_metrics, target, curve))  # fmt: skip
     if not out["completed"]:
         raise RunInterrupted(f"stopped at step {out['step']}; run again to resume from {ckpt}")
+    if not distributed.is_main():
+        return None
     weights = weights_path(spec)
     save_atomically(target.model.state_dict(), weights)  # weights stay out of git
     ckpt.unlink(missing_ok=True)
@@ -449,6 +475,8 @@ def train_and_evaluate(
                 peak_rss_mb=peak_rss_mb(), weights_sha256=file_sha256(weights))  # fmt: skip
     if kernel := spatial_kernel(target.model, dev):
         prov["depthwise"] = kernel
+    if dist := distributed.info():  # the world size changes the key of nothing, only this
+        prov["distributed"] = dist
     return Record(spec, out["history"], prov, measure(target, evaluations, dev))
 
 
@@ -480,7 +508,7 @@ def lookup(cfg: RunConfig, data_dir: str | Path | None = None) -> Record | None:
 
     Never trains or evaluates.
     """
-    path, _ = record_path(cfg, load_dataset(cfg.dataset, data_dir))
+    path, _ = record_path(cfg, run_data(cfg, data_dir))
     record = read_record(path) if path.exists() else None
     return None if missing_evaluations(record, cfg) else record
 

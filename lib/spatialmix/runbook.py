@@ -32,8 +32,9 @@ DATA = {
     "cifar100": "CIFAR-100: downloaded by torchvision, or `-p data_dir` pointing at a copy",
     "mnist": "MNIST: downloaded by torchvision on first use",
     "fashion_mnist": "Fashion-MNIST: Debian's `dataset-fashion-mnist`, or torchvision",
-    "imagenet": "ImageNet: `-p data_dir` at an ImageFolder tree; the loader holds the whole "
-    "split in memory (a streaming loader is open work), so plan for that RAM",
+    "imagenet": "ImageNet: `-p data_dir` at an ImageFolder tree, streamed from disk a batch at "
+    "a time at 224 px (decoding threads: SPATIALMIX_WORKERS; SPATIALMIX_DECODE=processes for "
+    "worker processes), so plan for decoding CPU, not RAM",
 }
 # the paper's model shape where a chapter's committed one is smaller (chapter 05: PAPER.md)
 PAPER_PARAMETERS = {"05": dict(PAPER_SHAPES["convmixer"]["default"])}
@@ -124,7 +125,9 @@ Every chapter that trains runs at the paper's data and recipe sizes with `-p sca
 GPU (`-p device cuda`, the default `auto` picks it). Runs land in `results/` as they finish;
 a stopped chapter resumes from the runs it stored, and `python -m spatialmix.queue run NN:paper
 --shard i/n` spreads a chapter's runs over several GPUs or machines (README, "Claims and the
-converged runs"). The chapters' other parameters stay at their committed values (seeds, depths,
+converged runs"), and `torchrun --standalone --nproc_per_node 8 -m spatialmix.queue run NN:paper`
+trains each run data-parallel over the GPUs of one machine (DDP; the recipe's batch is the
+global batch, so records keep their keys). The chapters' other parameters stay at their committed values (seeds, depths,
 widths), except where the command sets the paper's model shape; pass `-p` to change them. The
 recipes are ours: the paper never states them (PAPER.md).
 

@@ -169,6 +169,16 @@ FULL_TRAIN = {"cifar10": 50_000, "cifar100": 50_000, "mnist": 60_000,
               "fashion_mnist": 60_000, "imagenet": 1_281_167}  # fmt: skip
 
 
+# ImageNet's input side per scale (the streamed crops, stream.py): the paper's 224, the
+# standard crop, at paper scale; 64 on the CPU scales. The other datasets keep their own size.
+IMAGENET_SIZE = {"paper": 224}
+
+
+def image_size(scale: str) -> int:
+    """The side ImageNet's images are cropped to at a scale."""
+    return IMAGENET_SIZE.get(scale, 64)
+
+
 def compute_fraction(family: str, scale: str, dataset: str) -> float:
     """Training images seen per run at `scale`, as a fraction of the paper-scale preset's."""
     mine, paper = preset(family, scale, dataset), preset(family, "paper", dataset)

@@ -3,6 +3,8 @@
 The optimiser is built only from parameters with requires_grad, so weight decay and momentum can
 never move a frozen filter (PAPER.md). Checkpoints hold model, optimiser and step; every random
 choice is a function of (seed, epoch, step), so a resumed run ends where an uninterrupted one does.
+Under torchrun the same loop trains data-parallel (distributed.py): each rank its slice of every
+batch, DDP averaging the gradients; only rank 0 draws the bar, checkpoints and evaluates.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import distributed
 from .accel import CompiledStep, keep_freed_memory
 from .attacks import fgsm, pgd
 from .data import Loader, permute_pixels
@@ -136,10 +139,14 @@ def train(
     Training keeps freed memory in the heap (accel.keep_freed_memory, SPATIALMIX_MALLOC).
     epoch_eval, if given, is called after every epoch and its dict joins that epoch's history
     row (how the test accuracy curve is logged); its time is not counted as training time.
+    Under DDP (distributed.init) every rank calls train with the whole loader and resumes from
+    the same checkpoint; the history sums losses over ranks, and only rank 0 runs epoch_eval
+    and writes the checkpoint.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     keep_freed_memory()
+    loader = distributed.shard(loader)  # this rank's slice of each global batch
     opt = make_optimizer(model, cfg)
     steps_per_epoch = len(loader)
     total = cfg.epochs * steps_per_epoch
@@ -152,14 +159,14 @@ def train(
         partial = state["partial"]  # the interrupted epoch's running sums
 
     def save() -> None:
-        if checkpoint is not None:
+        if checkpoint is not None and distributed.is_main():
             state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                      "history": history, "seconds": seconds}  # fmt: skip
             state["partial"] = (loss_sum, correct, seen)
             save_atomically(state, checkpoint)
 
-    bar = _progress_bar(total, step, progress)
-    stepper = CompiledStep(model, enabled=compile)
+    bar = _progress_bar(total, step, progress and distributed.is_main())
+    stepper = CompiledStep(distributed.wrap(model), enabled=compile)  # shares model's weights
     model.train()
     while step < total:
         epoch, start = divmod(step, steps_per_epoch)
@@ -175,17 +182,17 @@ def train(
             loss_fn = functools.partial(task_loss, target=target, task=task,
                                         label_smoothing=cfg.label_smoothing)  # fmt: skip
             out, loss = stepper.step(inputs, loss_fn)
-            if task == "classify":
-                correct += (out.argmax(1) == target).sum().item()
+            hits = (out.argmax(1) == target).sum().item() if task == "classify" else 0
             opt.step()
             step += 1
-            loss_sum += loss.item() * len(x)
-            seen += len(x)
+            # the global batch's sums (this rank's alone in a single process)
+            batch_loss, hits, n = distributed.all_sum([loss.item() * len(x), hits, len(x)])
+            loss_sum, correct, seen = loss_sum + batch_loss, correct + hits, seen + n
             bar.update(1)
             shown = {"epoch": epoch + 1, "loss": f"{loss_sum / seen:.3f}"}
             if task == "classify":
                 shown["acc"] = f"{correct / seen:.1%}"
-            fresh += len(x)  # images trained in this sitting of the epoch
+            fresh += n  # images trained in this sitting of the epoch
             shown["img/s"] = f"{fresh / (time.perf_counter() - t_epoch):.0f}"
             bar.set_postfix(shown)
             stop = max_steps is not None and step >= max_steps
@@ -196,7 +203,7 @@ def train(
                     row = {"epoch": epoch + 1, "train_loss": loss_sum / seen}
                     if task == "classify":
                         row["train_acc"] = correct / seen
-                    if epoch_eval is not None:
+                    if epoch_eval is not None and distributed.is_main():
                         row.update(epoch_eval())
                         model.train()
                         t0 = time.perf_counter()
