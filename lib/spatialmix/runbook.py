@@ -125,11 +125,11 @@ Every chapter that trains runs at the paper's data and recipe sizes with `-p sca
 GPU (`-p device cuda`, the default `auto` picks it). Runs land in `results/` as they finish;
 a stopped chapter resumes from the runs it stored, and `python -m spatialmix.queue run NN:paper
 --shard i/n` spreads a chapter's runs over several GPUs or machines (README, "Claims and the
-converged runs"), and `torchrun --standalone --nproc_per_node 8 -m spatialmix.queue run NN:paper`
-trains each run data-parallel over the GPUs of one machine (DDP; the recipe's batch is the
-global batch, so records keep their keys). The chapters' other parameters stay at their committed values (seeds, depths,
-widths), except where the command sets the paper's model shape; pass `-p` to change them. The
-recipes are ours: the paper never states them (PAPER.md).
+converged runs"), and `torchrun --standalone --nproc_per_node 8 -m spatialmix.queue run
+NN:paper` trains each run data-parallel over the GPUs of one machine (DDP; the recipe's batch
+is the global batch, so records keep their keys). The chapters' other parameters stay at their
+committed values (seeds, depths, widths), except where the command sets the paper's model
+shape; pass `-p` to change them. The recipes are ours: the paper never states them (PAPER.md).
 
 **Cost.** No GPU has run these chapters yet. The GPU hours below are *estimates from FLOPs*:
 each run's training FLOPs (3× the forward pass per image, 5× with FGSM training; counted by
