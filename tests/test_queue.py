@@ -142,3 +142,12 @@ def test_shard_specs_are_checked():
     assert queue_mod.shard(list(range(5)), "1/2") == [1, 3]
     with pytest.raises(ValueError, match="0 <= i < n"):
         queue_mod.shard([1], "2/2")
+
+
+def test_plan_states_the_hours_spent_and_left(mnist_dir, store):
+    grid = _grid()
+    assert "spent 0.0 h" in queue_mod.cost(grid)
+    queue_mod.run_queue(grid[:1], require_clean=False, say=lambda text: None)
+    text = queue_mod.cost(grid)
+    twins = sum(queue_mod._twin(c) == queue_mod._twin(grid[0]) for c in grid[1:])
+    assert f"the {twins} of {len(grid) - 1} missing runs with a stored twin" in text

@@ -1,6 +1,6 @@
 """A background queue: train a grid's missing runs one by one, committing each record as it lands.
 
-    python -m spatialmix.queue plan converged            # every run of the grid, stored or not
+    python -m spatialmix.queue plan converged            # every run, stored or not; hours spent
     python -m spatialmix.queue run converged --commit    # train what is missing, in grid order
     python -m spatialmix.queue run 04:quick --shard 0/2  # chapter 04's runs at a scale, half
     python -m spatialmix.queue merge OTHER_STORE ...     # join stores trained apart into this one
@@ -114,6 +114,36 @@ def plan(grid: list[RunConfig]) -> list[tuple[RunConfig, bool]]:
     return [(cfg, lookup(cfg) is not None) for cfg in grid]
 
 
+def _twin(cfg: RunConfig) -> tuple:
+    """What a run's cost depends on: everything but its seed and its frozen bank's values."""
+    m = cfg.model
+    return (cfg.experiment, cfg.dataset, cfg.scale, m.arch, m.regime, m.depth, m.width,
+            m.kernel_size, m.patch_size, tuple(sorted(cfg.overrides.items())))  # fmt: skip
+
+
+def cost(grid: list[RunConfig]) -> str:
+    """The grid's training hours: spent on its stored runs (their records' train_seconds), and
+    an estimate for the missing ones that have a stored twin (same run but seed or bank)."""
+    seconds: dict[tuple, list[float]] = {}
+    missing, where = [], set()
+    for cfg in grid:
+        record = lookup(cfg)
+        if record is None:
+            missing.append(cfg)
+        if record is None or "train_seconds" not in record.provenance:
+            continue
+        seconds.setdefault(_twin(cfg), []).append(record.provenance["train_seconds"])
+        where.add(f"{record.provenance.get('cpu')}, {record.provenance.get('threads')} threads")
+    spent = sum(sum(v) for v in seconds.values()) / 3600
+    known = [cfg for cfg in missing if _twin(cfg) in seconds]
+    left = sum(sum(seconds[_twin(c)]) / len(seconds[_twin(c)]) for c in known) / 3600
+    return (
+        f"spent {spent:.1f} h training the stored runs ({'; '.join(sorted(where)) or '-'}); "
+        f"the {len(known)} of {len(missing)} missing runs with a stored twin (another seed "
+        f"or bank) would take about {left:.1f} h more; the rest are not estimated"
+    )
+
+
 def commit_record(cfg: RunConfig, message: str) -> None:
     """Commit one run's record in the git repository holding the store, and nothing else."""
     path, _ = record_path(cfg)
@@ -183,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         for cfg, stored in rows:
             print(f"{'stored ' if stored else 'missing'}  {describe(cfg)}")
         print(f"{sum(s for _, s in rows)} of {len(rows)} runs stored")
+        print(cost(grid))
         return 0
     set_threads()
     say = lambda text: print(f"{time.strftime('%H:%M:%S')} {text}", flush=True)  # noqa: E731
