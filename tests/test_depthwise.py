@@ -199,3 +199,15 @@ def test_loading_the_kernel_writes_nothing_to_stderr():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=600, check=True)  # fmt: skip
     assert done.stderr == ""
+
+
+def test_provenance_names_the_kernel_that_runs():
+    from spatialmix import ModelConfig, build_model
+    from spatialmix.layers import spatial_kernel
+
+    model = build_model(ModelConfig(arch="convmixer", width=16, depth=1, kernel_size=3))
+    cpu = torch.device("cpu")
+    with depthwise.native_disabled():
+        assert depthwise.kernel_name() == "torch" and spatial_kernel(model, cpu) == "torch"
+    expected = "native" if depthwise.load() else "torch"
+    assert depthwise.kernel_name() == expected and spatial_kernel(model, cpu) == expected

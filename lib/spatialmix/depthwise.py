@@ -208,5 +208,5 @@ def ops() -> object:
 
 
 def kernel_name() -> str:
-    """Which depthwise kernel a CPU run uses, for provenance."""
-    return "native" if load() else "torch"
+    """Which depthwise kernel a CPU run uses now, for provenance (torch inside native_disabled)."""
+    return "native" if active() else "torch"

@@ -75,7 +75,7 @@ def spatial_kernel(model: nn.Module, device: torch.device) -> str | None:
     if not any(isinstance(m, SpatialConv) and id(m) not in folded and m.stride[0] == 1
                and m.multiplier == 1 for m in model.modules()):  # fmt: skip
         return None
-    return "native" if device.type == "cpu" and depthwise.load() else "torch"
+    return "native" if device.type == "cpu" and depthwise.active() else "torch"
 
 
 class ChannelConv(nn.Conv2d):
