@@ -318,20 +318,39 @@ def mixer_converged_grid(p: Mapping[str, object] = MIXER_CONVERGED) -> list[RunC
             *smoothing_runs(p["sigmas"], p["sigma_depth"], ds, [seed], scale, *shape),
         ]
 
-    deepest = max(p["depths"])
-    epochs = mixer_runs(["full"], [deepest], ds, [0], scale, *shape)[0].settings()[0]["epochs"]
-    budget = {"epochs": p["budget_factor"] * int(epochs)}
     seeds = list(p["seeds"])
-    runs = [
-        *core(seeds[0]),
-        *core(seeds[1]),
-        *mixer_runs(REGIMES3, [deepest], ds, seeds[:1], scale, *shape, budget),
-    ]
+    runs = [*core(seeds[0]), *core(seeds[1]),
+            *mixer_budget_runs(scale, max(p["depths"]), ds, seeds[:1], *shape)]  # fmt: skip
     for seed in seeds[2:]:
         runs += core(seed)
-    runs += mixer_runs(REGIMES3, [p["p1_depth"]], ds, seeds, scale, p["width"],
-                       p["kernel_size"], 1)  # fmt: skip
+    runs += patch_check_runs(scale, ds, seeds, *shape)
     return list({(c.experiment, repr(c)): c for c in runs}.values())
+
+
+def mixer_budget_runs(
+    scale: str, depth: int, dataset: str, seeds: Iterable[int], width: int, kernel_size: int,
+    patch_size: int,
+) -> list[RunConfig]:  # fmt: skip
+    """Fig. 5's budget check: every regime at `depth` with budget_factor(scale) times the
+    epochs (recorded as "custom"); none where the scale claims no convergence."""
+    factor = budget_factor(scale)
+    if not factor:
+        return []
+    shape = (width, kernel_size, patch_size)
+    epochs = mixer_runs(["full"], [depth], dataset, [0], scale, *shape)[0].settings()[0]["epochs"]
+    return mixer_runs(REGIMES3, [depth], dataset, seeds, scale, *shape,
+                      {"epochs": factor * int(epochs)})  # fmt: skip
+
+
+def patch_check_runs(
+    scale: str, dataset: str, seeds: Iterable[int], width: int, kernel_size: int, patch_size: int
+) -> list[RunConfig]:
+    """Fig. 5 at the paper's p = 1, one depth (MIXER_CONVERGED["p1_depth"]), every regime: does
+    p change the verdict? Only at the converged scale, and only when the grid's p is not 1."""
+    if scale != "converged" or patch_size == 1:
+        return []
+    depth = int(MIXER_CONVERGED["p1_depth"])
+    return mixer_runs(REGIMES3, [depth], dataset, seeds, scale, width, kernel_size, 1)
 
 
 GRIDS = {"converged": converged_grid, "mixers": mixer_converged_grid}
