@@ -71,7 +71,7 @@ def test_mixer_grid_pairs_seeds_and_puts_the_calibration_point_first():
     p1 = [c for c in grid if c.model.patch_size == 1]
     assert {(c.model.regime, c.seed) for c in p1} == {(r, s) for r in ("full", "chans", "space")
                                                       for s in p["seeds"]}  # fmt: skip
-    assert {c.overrides.get("epochs") for c in grid if c.overrides} == {16}
+    assert {c.overrides.get("epochs") for c in grid if c.overrides} == {20}
     eps = grid[0].settings()[0]["attack_eps"]  # Fig. 7's radii on every ConvMixer
     assert [round(e * 255) for e in eps] == [1, 2, 4, 8]
 

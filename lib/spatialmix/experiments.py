@@ -298,7 +298,7 @@ def converged_grid(p: Mapping[str, object] = CONVERGED) -> list[RunConfig]:
 # chapters 05 and 06's ConvMixers at the converged scale (issue 16): ConvMixer-128, k 8, at p 2
 # for the grid (p 1 costs 4× per image: one p-1 point, depth 4, shows whether p changes the
 # verdict), 3 seeds paired across regimes, Fig. 7's σ at depth 4 (Fig. 9's model), the 2× budget
-# check at the deepest point. Estimated 16.5 h on 2 cores (scales.EPOCHS_MIXER).
+# check at the deepest point. Its cost: scales.EPOCHS_MIXER's comment.
 MIXER_CONVERGED = {"seeds": (0, 1, 2), "depths": (2, 4, 8), "width": 128, "kernel_size": 8,
                    "patch_size": 2, "p1_depth": 4, "sigmas": (0.5, 1.0, 2.0), "sigma_depth": 4,
                    "budget_factor": 2, "dataset": "cifar10"}  # fmt: skip
