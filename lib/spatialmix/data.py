@@ -141,6 +141,33 @@ def augment_batch(
     return x
 
 
+def check_batching(n: int, batch_size: int, train: bool, rank: int, world: int) -> None:
+    """Refuse a loader's batching (data.Loader, streamloader.StreamLoader) with what to change:
+    a batch below 1, a training split smaller than one batch, an evaluation loader split over
+    ranks, or a global batch that does not divide by the number of ranks."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if train and n < batch_size:
+        raise ValueError(f"{n} training images cannot fill one batch of {batch_size}")
+    if world > 1 and not train:
+        raise ValueError("only training loaders are split over ranks; evaluate on one")
+    if batch_size % world or not 0 <= rank < world:
+        raise ValueError(f"a global batch of {batch_size} does not split evenly over {world} "
+                         f"ranks (rank {rank}): make it a multiple of {world}")  # fmt: skip
+
+
+def steps_per_epoch(n: int, batch_size: int, train: bool) -> int:
+    """Batches in an epoch of n images: training drops the last partial batch, evaluation
+    keeps it."""
+    return n // batch_size if train else -(-n // batch_size)
+
+
+def epoch_order(n: int, train: bool, seed: int, epoch: int) -> Tensor:
+    """The order an epoch visits n images in: shuffled by (seed, epoch) for training, as stored
+    for evaluation."""
+    return torch.randperm(n, generator=generator(seed, epoch)) if train else torch.arange(n)
+
+
 class Loader:
     """Iterate (x, y) batches over uint8 images: x float in [0, 1] on `device`, y as given.
 
@@ -166,16 +193,7 @@ class Loader:
         rank: int = 0,
         world: int = 1,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if train and len(x) < batch_size:
-            raise ValueError(f"{len(x)} training images cannot fill one batch of {batch_size}")
-        if world > 1 and not train:
-            raise ValueError("only training loaders are split over ranks; evaluate on one")
-        if batch_size % world or not 0 <= rank < world:
-            raise ValueError(f"a global batch of {batch_size} does not split evenly over "
-                             f"{world} ranks (rank {rank}): make it a multiple of "
-                             f"{world}")  # fmt: skip
+        check_batching(len(x), batch_size, train, rank, world)
         self.x, self.y = x, y
         self.batch_size, self.train, self.augment, self.seed = batch_size, train, augment, seed
         self.rank, self.world = rank, world
@@ -189,15 +207,11 @@ class Loader:
                       self.device, channels_last, rank, world)  # fmt: skip
 
     def __len__(self) -> int:
-        n = len(self.x)
-        return n // self.batch_size if self.train else -(-n // self.batch_size)
+        return steps_per_epoch(len(self.x), self.batch_size, self.train)
 
     def epoch(self, epoch: int = 0, start_step: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
         """Yield the batches of one epoch, from batch `start_step` on."""
-        if self.train:
-            order = torch.randperm(len(self.x), generator=generator(self.seed, epoch))
-        else:
-            order = torch.arange(len(self.x))
+        order = epoch_order(len(self.x), self.train, self.seed, epoch)
         local = self.batch_size // self.world
         part = slice(self.rank * local, (self.rank + 1) * local) if self.world > 1 else slice(None)
         for step in range(start_step, len(self)):

@@ -33,7 +33,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from .data import generator
+from .data import check_batching, epoch_order, generator, steps_per_epoch
 from .datasets import DataError
 
 STREAM_AUGMENTS = ("crop_flip", "crop", "none")  # crop: RandomResizedCrop; none: eval transform
@@ -134,20 +134,11 @@ class StreamLoader:
         workers: int | None = None,
         decoder: str | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if augment not in STREAM_AUGMENTS:
             raise ValueError(f"streamed augment must be one of {STREAM_AUGMENTS}, got {augment!r}")
         if (decoder or default_decoder()) not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
-        if world > 1 and not train:
-            raise ValueError("only training loaders are split over ranks; evaluate on one")
-        if batch_size % world or not 0 <= rank < world:
-            raise ValueError(f"a global batch of {batch_size} does not split evenly over "
-                             f"{world} ranks (rank {rank}): make it a multiple of "
-                             f"{world}")  # fmt: skip
-        if train and len(files) < batch_size:
-            raise ValueError(f"{len(files)} training images cannot fill one batch of {batch_size}")
+        check_batching(len(files), batch_size, train, rank, world)
         self.root, self.files, self.y, self.image_size = Path(root), files, y, image_size
         self.batch_size, self.train, self.augment, self.seed = batch_size, train, augment, seed
         self.rank, self.world = rank, world
@@ -156,8 +147,7 @@ class StreamLoader:
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
     def __len__(self) -> int:
-        n = len(self.files)
-        return n // self.batch_size if self.train else -(-n // self.batch_size)
+        return steps_per_epoch(len(self.files), self.batch_size, self.train)
 
     def subset(self, idx: Tensor) -> StreamLoader:
         """The same loader over the images idx of this one."""
@@ -176,10 +166,7 @@ class StreamLoader:
 
     def epoch(self, epoch: int = 0, start_step: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
         """Yield the batches of one epoch, from batch `start_step` on."""
-        if self.train:
-            order = torch.randperm(len(self.files), generator=generator(self.seed, epoch))
-        else:
-            order = torch.arange(len(self.files))
+        order = epoch_order(len(self.files), self.train, self.seed, epoch)
         steps = range(start_step, len(self))
         workers = default_workers(self.world) if self.workers is None else self.workers
         cuda = self.device.type == "cuda"
