@@ -148,7 +148,7 @@ def test_chapter_baselines_score_the_runs_test_subset_with_their_permutation():
     perm = pixel_permutation(8, 8, s["perm_seed"])
     target = evaluation.Target(None, "unshuffle", data, torch.device("cpu"), perm)
     loader = evaluation.test_loader(target, s["n_test"], s["subset_seed"])
-    clean = evaluation.baseline_psnr(loader, perm)  # what every run's Clean evaluation stores
+    clean = evaluation.record_baselines(loader, perm)  # what every run's Clean evaluation stores
     assert base["shuffled input"] == pytest.approx(clean["input_psnr"], rel=1e-6)
 
 
