@@ -303,6 +303,12 @@ inline void v_gelu(vf y, vf& a, vf& da) {
   da = cdf + y * e * 0.39894228040143268f;
 }
 
+// da = gelu'(y) alone (the value gelu(y) is the one the forward stored)
+inline void v_gelu_grad(vf y, vf& da) {
+  vf a;
+  v_gelu(y, a, da);
+}
+
 inline vf v_gelu(vf y) {
   vf a, da;
   v_gelu(y, a, da);
@@ -414,9 +420,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> gelu_bn_backward(
   at::parallel_for(0, M, 256, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
       for (int64_t c0 = 0; c0 < C; c0 += VL) {
-        vf a, da;
-        v_gelu(load(ys + r * C + c0), a, da);
-        a = load(as + r * C + c0);
+        vf a = load(as + r * C + c0), da;  // the stored gelu(y); only gelu'(y) is computed
+        v_gelu_grad(load(ys + r * C + c0), da);
         vf d = load(a1 + c0) * load(gs + r * C + c0) + load(a2 + c0) * a + load(a3 + c0);
         store(ds + r * C + c0, d * da);
       }
