@@ -196,7 +196,7 @@ def unshuffle_budget_runs(
 # 32/8 runs took 5-6 min and 64/8 full 16 min (beside tests); at 20 epochs, with the register-
 # window kernel and nothing beside, 32/8 chans and space 7 min each. So the committed grid (4
 # shapes on MNIST, the central one on Fashion-MNIST and CIFAR-10, 3 regimes, 2 seeds: 36 runs)
-# takes an estimated 6 h at "converged" (10,000 images × 20 epochs), 0.7 h more for the budget
+# takes an estimated 6-7 h at "converged" (10,000 images × 20 epochs), 0.7 h more for the budget
 # check, and 19 min at "quick" (2,000 × 2).
 def fig10_runs(
     dataset: str, panels: Iterable[str], seeds: Iterable[int], scale: str, shapes: Sequence[Shape]
