@@ -63,3 +63,18 @@ def test_issue16_verdicts_have_one_line_each():
     assert lines["banks"].startswith("Spearman ρ +1.00 [") and "over 4 banks" in lines["banks"]
     table = report.verdict_table(verdicts)
     assert "b0: random − learned" in table and "overall" in table  # Fig. 9 per layer, then all
+
+
+def test_budget_table_reads_psnr_in_db_and_accuracy_in_points():
+    def frame(metric: str, values: dict[str, float]) -> pd.DataFrame:
+        return pd.DataFrame([{"metric": metric, "regime": r, "seed": 0, "value": v}
+                             for r, v in values.items()])  # fmt: skip
+
+    text = report.budget_table(frame("test_psnr", {"full": 16.5, "chans": 13.1}),
+                               frame("test_psnr", {"full": 17.0, "chans": 13.6}), 2,
+                               "test_psnr")  # fmt: skip
+    assert "test psnr at 2× the epochs" in text and "full − chans (dB)" in text
+    assert "16.50 ± 0.00 (n=1)" in text and "+3.4" in text and "chans − space (dB)" in text
+    acc = report.budget_table(frame("test_acc", {"full": 0.8, "space": 0.5}),
+                              frame("test_acc", {"full": 0.82}), 2)  # fmt: skip
+    assert "80.0 ± 0.0 (n=1)" in acc and "full − chans (points)" in acc

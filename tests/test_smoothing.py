@@ -24,8 +24,8 @@ def _frame(gain: float) -> pd.DataFrame:
 
 def test_curves_name_lines_by_sigma_with_full_last():
     curves = smoothing.attack_curves(_frame(0.05), "pgd2")
-    assert list(curves) == ["σ = 0", "σ = 1", "σ = 2", "Full"]
-    assert curves["σ = 2"][EPS[0]] == pytest.approx([0.5, 0.502])
+    assert [line.name for line in curves] == ["σ = 0", "σ = 1", "σ = 2", "Full"]
+    assert curves[smoothing.Line("chans", 2.0)][EPS[0]] == pytest.approx([0.5, 0.502])
     by_sigma = smoothing.chans_by_sigma(curves, EPS[-1])
     assert sorted(by_sigma) == [0.0, 1.0, 2.0]
 

@@ -74,6 +74,20 @@ def test_shapes_sweep_one_axis_at_a_time_and_the_runs_put_the_central_model_firs
     assert [c.seed for c in runs] == sorted(c.seed for c in runs)  # seed by seed
 
 
+def test_budget_check_doubles_the_central_models_epochs_only_where_convergence_is_claimed():
+    shape = (8, 32, 9)
+    assert ex.unshuffle_budget_runs("quick", "mnist", [0], shape) == []
+    longer = ex.unshuffle_budget_runs("converged", "mnist", [0], shape)
+    assert [c.model.regime for c in longer] == ["full", "chans", "space"]
+    base = ex.unshuffle_runs(["full"], ["mnist"], [0], "converged", [shape])[0]
+    assert longer[0].settings()[0]["epochs"] == 2 * base.settings()[0]["epochs"]
+    assert longer[0].settings()[1] == "custom"
+    # the queue trains it right after the first seed's central model, before the other shapes
+    grid = chapter_grid("07", "converged", available_only=False)
+    assert grid[3:6] == longer and grid[:3] == ex.fig10_runs(
+        "mnist", [], [0], "converged", [shape])[:3]  # fmt: skip
+
+
 def test_chans_learns_as_many_parameters_at_every_k_full_more():
     counts = unshuffle.trainable_counts(16, 3, [3, 5, 7], channels=1)
     assert len(set(counts["chans"].values())) == 1
@@ -134,7 +148,7 @@ def test_chapter_baselines_score_the_runs_test_subset_with_their_permutation():
     perm = pixel_permutation(8, 8, s["perm_seed"])
     target = evaluation.Target(None, "unshuffle", data, torch.device("cpu"), perm)
     loader = evaluation.test_loader(target, s["n_test"], s["subset_seed"])
-    clean = evaluation.baseline_psnr(loader, perm)  # what every run's Clean evaluation stores
+    clean = evaluation.record_baselines(loader, perm)  # what every run's Clean evaluation stores
     assert base["shuffled input"] == pytest.approx(clean["input_psnr"], rel=1e-6)
 
 

@@ -218,7 +218,7 @@ def setup(trains: bool = True, **params: object) -> Setup:
     if "scale" in params and not trains:
         print(f"scale {scale!r}: this chapter trains nothing, so every scale computes the same")
     elif "scale" in params:
-        print(f"scale {scale!r} on {device} with {threads} threads")
+        print(f"scale {scale!r} on {device} with {threads} thread{'' if threads == 1 else 's'}")
     return Setup(regimes, scale, device, threads)
 
 

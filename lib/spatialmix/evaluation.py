@@ -88,7 +88,7 @@ class Clean(Evaluation):
         clean = evaluate(target.model, loader, target.task, target.perm)
         if target.task == "unshuffle":
             metrics = {"test_mse": clean["mse"], "test_psnr": clean["psnr"], "n": clean["n"],
-                       **baseline_psnr(loader, target.perm)}  # fmt: skip
+                       **record_baselines(loader, target.perm)}  # fmt: skip
             return metrics, {}
         return {"test_acc": clean["acc"], "test_loss": clean["loss"], "n": clean["n"]}, {}
 
@@ -213,11 +213,13 @@ def permutation_for(data: Dataset, perm_seed: int | None) -> Tensor | None:
     return None if perm_seed is None else pixel_permutation(*data.x_train.shape[-2:], perm_seed)
 
 
-def baseline_psnr(loader: Loader, perm: Tensor) -> dict[str, float]:
-    """PSNR of two outputs that learn nothing about the shuffle (Fig. 10 baselines).
+def record_baselines(loader: Loader, perm: Tensor) -> dict[str, float]:
+    """PSNR of two outputs that learn nothing about the shuffle, stored beside every
+    un-shuffler's test PSNR.
 
-    "input": return the shuffled image unchanged; "constant": return the mean test image, the
-    best single image any model could output for every input.
+    "input": return the shuffled image unchanged; "constant": return the mean *test* image, the
+    best single image any model could output for every input (an oracle: Fig. 10's mean-image
+    line, unshuffle.baseline_psnr, uses the mean training image, which a model can learn).
     """
     x = torch.cat([x for x, _ in loader])
     shuffled = permute_pixels(x, perm.to(x.device))

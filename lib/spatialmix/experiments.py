@@ -167,13 +167,26 @@ def unshuffle_runs(
     seeds: Iterable[int],
     scale: str,
     shapes: Iterable[Shape],
+    overrides: Mapping[str, object] | None = None,
 ) -> list[RunConfig]:
     """Figs. 10-11: un-shuffling ConvMixers of each shape, one fixed pixel permutation."""
     return [
         RunConfig(UNSHUFFLE_EXPERIMENT, ModelConfig(arch="unshuffle", regime=r, width=w, depth=d,
-                  kernel_size=k), ds, scale, seed)
+                  kernel_size=k), ds, scale, seed, dict(overrides or {}))
         for seed in seeds for ds in datasets for d, w, k in shapes for r in regimes
     ]  # fmt: skip
+
+
+def unshuffle_budget_runs(
+    scale: str, dataset: str, seeds: Iterable[int], shape: Shape
+) -> list[RunConfig]:
+    """Chapter 07's budget check: the central model in every regime with budget_factor(scale)
+    times the epochs (recorded as "custom"); none where the scale claims no convergence."""
+    factor = budget_factor(scale)
+    if not factor:
+        return []
+    epochs = int(preset("unshuffle", scale, dataset)["epochs"])
+    return unshuffle_runs(REGIMES3, [dataset], seeds, scale, [shape], {"epochs": factor * epochs})
 
 
 # Chapter 07's cost, estimated (never trained) from one timed training step per shape: batch

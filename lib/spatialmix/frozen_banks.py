@@ -82,7 +82,9 @@ def plot_coverage_accuracy(points: pd.DataFrame, eps: float, title: str) -> Figu
     bank its mean ± sd over seeds, labelled."""
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.6), constrained_layout=True)
     panels = (("clean", "clean accuracy (%)"), ("robust", f"FGSM {eps_label(eps)} accuracy (%)"))
-    markers = dict(zip(points["family"].unique(), "so^D", strict=False))
+    families = points["family"].unique()
+    style = {f: {"marker": m, "color": f"C{c}"}
+             for f, m, c in zip(families, "so^D", (0, 3, 2, 4), strict=False)}  # fmt: skip
     for ax, (column, label) in zip(axes, panels, strict=True):
         ax.set_xlabel("coverage of the frozen bank's envelope")
         ax.set_ylabel(label)
@@ -92,9 +94,8 @@ def plot_coverage_accuracy(points: pd.DataFrame, eps: float, title: str) -> Figu
         for (family, bank), g in points.groupby(["family", "bank"], sort=False):
             y = 100 * g[column]
             ax.errorbar(g.coverage.mean(), y.mean(), xerr=g.coverage.std(ddof=1) if len(g) > 1
-                        else 0, yerr=y.std(ddof=1) if len(g) > 1 else 0, marker=markers[family],
-                        capsize=3, color="C0" if markers[family] == "s" else "C3",
-                        label=family)  # fmt: skip
+                        else 0, yerr=y.std(ddof=1) if len(g) > 1 else 0, **style[family],
+                        capsize=3, label=family)  # fmt: skip
             ax.annotate(bank, (g.coverage.mean(), y.mean()), textcoords="offset points",
                         xytext=(4, 4), fontsize=7)  # fmt: skip
     handles = dict(zip(*reversed(axes[0].get_legend_handles_labels()), strict=True))

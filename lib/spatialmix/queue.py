@@ -75,7 +75,11 @@ def chapter_grid(
         panels = p["panels"]
         if available_only:
             panels = list(ex.load_available(panels)[0])
-        return ex.fig10_runs(p["dataset"], panels, p["seeds"], scale, shapes)
+        runs = ex.fig10_runs(p["dataset"], panels, p["seeds"], scale, shapes)
+        # the budget check right after the first seed's central model: it says early whether
+        # the recipe is long enough
+        budget = ex.unshuffle_budget_runs(scale, p["dataset"], p["seeds"][:1], shapes[0])
+        return [*runs[: len(ex.REGIMES3)], *budget, *runs[len(ex.REGIMES3) :]]
     raise ValueError(f"chapter {chapter!r} trains no runs; chapters with runs: 04, 05, 06, 07")
 
 

@@ -479,25 +479,31 @@ def curves(history: pd.DataFrame, metric: str = "test_acc") -> dict[str, dict[in
     return out
 
 
-def _gap(acc: Mapping[str, Sequence[float]], x: str, y: str) -> str:
-    """Mean of x minus mean of y, in points ("–" if either is missing)."""
-    if not {x, y} <= set(acc):
+def _gap(values: Mapping[str, Sequence[float]], x: str, y: str, scale: float = 100.0) -> str:
+    """Mean of x minus mean of y, times scale ("–" if either is missing)."""
+    if not {x, y} <= set(values):
         return "–"
-    return f"{(statistics.fmean(acc[x]) - statistics.fmean(acc[y])) * 100:+.1f}"
+    return f"{(statistics.fmean(values[x]) - statistics.fmean(values[y])) * scale:+.1f}"
 
 
-def budget_table(base: pd.DataFrame, longer: pd.DataFrame, factor: int) -> str:
-    """The budget check: test accuracy per regime at the recipe's epochs and at `factor` times
-    them (the same seeds), and full − chans, chans − space at both budgets."""
-    at = {"1×": groups(base, "test_acc", ("regime",)),
-          f"{factor}×": groups(longer, "test_acc", ("regime",))}  # fmt: skip
-    rows = [(r, *(mean_sd_text(a[r], percent=True) if r in a else "–" for a in at.values()))
+def budget_table(
+    base: pd.DataFrame, longer: pd.DataFrame, factor: int, metric: str = "test_acc"
+) -> str:
+    """The budget check: `metric` per regime at the recipe's epochs and at `factor` times them
+    (the same seeds), and full − chans, chans − space at both budgets. Accuracy in %, gaps in
+    points; test_psnr in dB."""
+    at = {"1×": groups(base, metric, ("regime",)),
+          f"{factor}×": groups(longer, metric, ("regime",))}  # fmt: skip
+    percent = metric == "test_acc"
+    name, unit = ("test accuracy", "points") if percent else (metric.replace("_", " "), "dB")
+    digits, gap = (1, 100.0) if percent else (2, 1.0)
+    rows = [(r, *(mean_sd_text(a[r], percent, digits) if r in a else "–" for a in at.values()))
             for r in REGIMES]  # fmt: skip
     rows += [
-        ("full − chans (points)", *(_gap(a, "full", "chans") for a in at.values())),
-        ("chans − space (points)", *(_gap(a, "chans", "space") for a in at.values())),
+        (f"full − chans ({unit})", *(_gap(a, "full", "chans", gap) for a in at.values())),
+        (f"chans − space ({unit})", *(_gap(a, "chans", "space", gap) for a in at.values())),
     ]
-    return table(["", *(f"test accuracy at {k} the epochs" for k in at)], rows)
+    return table(["", *(f"{name} at {k} the epochs" for k in at)], rows)
 
 
 def robustness_verdicts(

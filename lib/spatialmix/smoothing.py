@@ -2,12 +2,14 @@
 
 The runs are experiments.smoothing_runs: chans at each σ (σ = 0 is Fig. 5's chans) and full
 beside them, all attacked by FGSM and PGD-2 over the same ε sweep on the same test images.
-Groups here are keyed by a line of the figure: "σ = 0.5" for a smoothed chans model, "Full".
+Groups here are keyed by a line of the figure, Line(regime, σ); Line.name says "σ = 0.5" for a
+smoothed chans model, "Full" for full.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -22,39 +24,50 @@ from .results import RunConfig
 from .text import table
 
 ATTACKS = {"fgsm": "FGSM", "pgd2": "PGD-2"}
-Curves = dict[str, dict[float, list[float]]]  # line -> ε -> per-seed accuracy
 
 
-def line_name(regime: str, sigma: float) -> str:
-    """The figure's name for a model: "Full", or "σ = 1" for a chans model smoothed at σ."""
-    return "Full" if regime == "full" else f"σ = {sigma:g}"
+class Line(NamedTuple):
+    """One line of Fig. 7: a regime and the σ its frozen filters were smoothed with."""
+
+    regime: str
+    sigma: float
+
+    @property
+    def name(self) -> str:
+        """The figure's name: "Full", or "σ = 1" for a chans model smoothed at σ."""
+        return "Full" if self.regime == "full" else f"σ = {self.sigma:g}"
 
 
-def _order(line: str) -> tuple[bool, float]:
+Curves = dict[Line, dict[float, list[float]]]  # line -> ε -> per-seed accuracy
+
+
+def _order(line: Line) -> tuple[bool, float]:
     """Chans lines by σ, then Full."""
-    return (True, 0.0) if line == "Full" else (False, float(line.split("= ")[1]))
+    return line.regime == "full", line.sigma
 
 
 def attack_curves(df: pd.DataFrame, attack: str) -> Curves:
     """Per line, accuracy under `attack` ("fgsm" | "pgd2") at each ε, seeds in order."""
     out: Curves = {}
     for (regime, sigma, eps), values in groups(df, attack, ("regime", "sigma", "eps")).items():
-        out.setdefault(line_name(regime, sigma), {})[eps] = values
+        out.setdefault(Line(regime, float(sigma)), {})[eps] = values
     return dict(sorted(out.items(), key=lambda kv: _order(kv[0])))
 
 
-def clean_accuracy(df: pd.DataFrame) -> dict[str, list[float]]:
+def clean_accuracy(df: pd.DataFrame) -> dict[Line, list[float]]:
     """Per line, clean accuracy on the whole test subset (test_acc), seeds in order."""
     by = groups(df, "test_acc", ("regime", "sigma"))
-    out = {line_name(r, s): v for (r, s), v in by.items()}
+    out = {Line(r, float(s)): v for (r, s), v in by.items()}
     return dict(sorted(out.items(), key=lambda kv: _order(kv[0])))
 
 
-def chans_by_sigma(curves: Mapping[str, Mapping[float, list[float]]], eps: float
-                   ) -> dict[float, list[float]]:  # fmt: skip
-    """{σ: per-seed accuracy} of the chans lines at one ε (what the claims take)."""
-    return {float(name.split("= ")[1]): by_eps[eps] for name, by_eps in curves.items()
-            if name != "Full" and eps in by_eps}  # fmt: skip
+def chans_by_sigma(lines: Mapping[Line, object], eps: float | None = None) -> dict[float, object]:
+    """{σ: value} of the chans lines: with eps, the per-seed accuracy at that ε of each curve
+    (what the claims take); without, the values as given (e.g. clean accuracy)."""
+    if eps is None:
+        return {line.sigma: v for line, v in lines.items() if line.regime == "chans"}
+    return {line.sigma: by_eps[eps] for line, by_eps in lines.items()
+            if line.regime == "chans" and eps in by_eps}  # fmt: skip
 
 
 def smoothing_verdicts(
@@ -63,8 +76,7 @@ def smoothing_verdicts(
     """Fig. 7's two claims, once every run is stored (claims.SMOOTH_ATTACK says which attack)."""
     attack, eps = SMOOTH_ATTACK
     curves = attack_curves(df, attack) if len(df) else {}
-    clean = {float(k.split("= ")[1]): v for k, v in clean_accuracy(df).items() if k != "Full"} \
-        if len(df) else {}  # fmt: skip
+    clean = chans_by_sigma(clean_accuracy(df)) if len(df) else {}
     strongest = max((e for c in curves.values() for e in c), default=eps)
     return {
         "robust": verdict("fig7_smoothing_robust", chans_by_sigma(curves, eps), cfgs, records,
@@ -79,7 +91,7 @@ def smoothing_table(df: pd.DataFrame) -> str:
     curves = {a: attack_curves(df, a) for a in ATTACKS}
     eps_all = sorted({e for c in curves.values() for line in c.values() for e in line})
     header = ["model", "clean", *(f"{ATTACKS[a]} {eps_label(e)}" for a in ATTACKS for e in eps_all)]
-    rows = [[line, mean_sd_text(clean.get(line, []), True),
+    rows = [[line.name, mean_sd_text(clean.get(line, []), True),
              *(mean_sd_text(curves[a].get(line, {}).get(e, []), True) for a in ATTACKS
                for e in eps_all)] for line in clean]  # fmt: skip
     return table(header, rows)
@@ -98,17 +110,17 @@ def plot_smoothing(df: pd.DataFrame, title: str) -> Figure:
             _note(ax)
             continue
         shades = plt.get_cmap("Reds")
-        chans = [line for line in curves if line != "Full"]
+        chans = [line for line in curves if line.regime != "full"]
         for i, (line, by_eps) in enumerate(curves.items()):
             xs = [0.0, *(e * 255 for e in sorted(by_eps))]
             ys = [clean.get(line, []), *(by_eps[e] for e in sorted(by_eps))]
             every += ys[1:]
             style = (
                 {"color": REGIME_STYLE["full"]["color"], "linestyle": "--", "marker": "o"}
-                if line == "Full"
+                if line.regime == "full"
                 else {"color": shades(0.35 + 0.6 * i / max(len(chans) - 1, 1)), "marker": "s"}
             )
-            _errorline(ax, xs, ys, {**style, "label": line})
+            _errorline(ax, xs, ys, {**style, "label": line.name})
         ax.set_xscale("symlog", linthresh=1)
         radii = sorted({e * 255 for by_eps in curves.values() for e in by_eps})
         ax.set_xticks([0, *radii], ["clean", *(f"{r:g}" for r in radii)])

@@ -204,8 +204,9 @@ class StreamLoader:
 def decode_batch(plan: Plan, size: int) -> tuple[Tensor, Tensor]:
     """Decode a planned batch in this thread: (B, size, size, 3) uint8 images, labels."""
     out = torch.empty((len(plan[0]), size, size, 3), dtype=torch.uint8)
+    view = out.numpy()  # shares out's memory: one view for every image
     for k in range(len(out)):
-        _fill(out.numpy(), k, plan, size)
+        _fill(view, k, plan, size)
     return out, plan[3]
 
 
@@ -230,7 +231,8 @@ def _threaded(
     try:
         for plan in plans:
             out = torch.empty((len(plan[0]), size, size, 3), dtype=torch.uint8, pin_memory=pin)
-            futures = [pool.submit(_fill, out.numpy(), k, plan, size) for k in range(len(out))]
+            view = out.numpy()
+            futures = [pool.submit(_fill, view, k, plan, size) for k in range(len(out))]
             pending.append((out, futures, plan[3]))
             if len(pending) > PREFETCH:
                 yield ready()
