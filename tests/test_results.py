@@ -11,7 +11,7 @@ from spatialmix import results as store_mod
 from spatialmix.datasets import load_dataset
 from spatialmix.evaluation import Attacks, Clean
 from spatialmix.migrate import from_schema_1, migrate_file
-from spatialmix.records import SCHEMA, DataSpec, Record, RunSpec
+from spatialmix.records import RECORD_FIELDS, SCHEMA, DataSpec, Record, RunSpec
 from spatialmix.results import (
     MissingRecordError,
     RecordError,
@@ -93,7 +93,7 @@ def test_smoke_run_stores_a_record_and_finds_it_again(arch, mnist_dir, store, mo
     record = run(_cfg(arch), progress=False)
     assert isinstance(record, Record) and isinstance(record.spec, RunSpec)
     raw = json.loads(next(store.rglob("*.json")).read_text())
-    assert set(raw) == set(store_mod.RECORD_FIELDS) and raw["schema"] == SCHEMA
+    assert set(raw) == set(RECORD_FIELDS) and raw["schema"] == SCHEMA
     assert record.spec.scale == "smoke" and record.spec.data.source.startswith("mnist")
     prov = record.provenance
     assert prov["threads"] >= 1 and prov["torch"] and prov["img_per_s"] > 0
@@ -187,7 +187,7 @@ def test_torn_and_old_records_raise(mnist_dir, store):
     shutil.copy(SCHEMA_1, path)
     with pytest.raises(RecordError, match=r"schema 1, this code reads 2: migrate the store with"):
         read_record(path)
-    path.write_text(json.dumps({f: {} for f in store_mod.RECORD_FIELDS} | {"schema": 0}))
+    path.write_text(json.dumps({f: {} for f in RECORD_FIELDS} | {"schema": 0}))
     with pytest.raises(RecordError, match="schema 0, this code reads 2"):
         read_record(path)
 

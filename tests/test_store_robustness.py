@@ -19,6 +19,7 @@ import torch
 
 from spatialmix import ModelConfig
 from spatialmix import results as store_mod
+from spatialmix import store as disk
 from spatialmix.results import (
     MissingRecordError,
     RunConfig,
@@ -227,8 +228,8 @@ def test_read_only_and_stored_runs_take_no_lock(mnist_dir, store, monkeypatch):
 
 
 def test_without_fcntl_runs_warn_once_and_go_on_unlocked(tmp_path, monkeypatch):
-    monkeypatch.setattr(store_mod, "fcntl", None)
-    store_mod._warn_no_lock.cache_clear()
+    monkeypatch.setattr(disk, "fcntl", None)
+    disk._warn_no_lock.cache_clear()
     path = tmp_path / "unit" / "key.json"
     with pytest.warns(RuntimeWarning, match="no fcntl file locking: .* will both train it"):
         with record_lock(path):
@@ -239,7 +240,7 @@ def test_without_fcntl_runs_warn_once_and_go_on_unlocked(tmp_path, monkeypatch):
             pass
     assert again == []
     assert not lock_path(path).exists()
-    store_mod._warn_no_lock.cache_clear()
+    disk._warn_no_lock.cache_clear()
 
 
 # --- SIGKILL at a random step, then resume -------------------------------------------------------

@@ -25,8 +25,8 @@ import torch
 from .datasets import DATASETS
 from .provenance import peak_rss_mb, provenance, resolve_device, set_threads
 from .regimes import BANKS, REGIME_MEANING, REGIMES
-from .results import read_json, repo_root, store_dir, write_atomically
 from .scales import SCALES
+from .store import read_json, repo_root, store_dir, write_atomically
 
 FREEZE_CHOICES = (*REGIMES, "all")
 PAPERMILL_MARKER = "# Parameters"  # the first line of the cell papermill injects

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from .claims import Verdict
 from .evaluation import eps_label
-from .plots import _note, n_text
+from .plots.base import _note, n_text
 from .records import Record
 from .report import verdict
 from .results import RunConfig

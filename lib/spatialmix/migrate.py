@@ -17,10 +17,9 @@ from pathlib import Path
 
 from .evaluation import N_RECONSTRUCTIONS, Attacks, Clean, Reconstructions, Spectra
 from .records import SCHEMA, DataSpec, Evaluated, Record, RunSpec
-from .results import (
-    ENVELOPE_SIZE,
+from .results import ENVELOPE_SIZE, SPECTRA_SIZE
+from .store import (
     NOT_RUNS,
-    SPECTRA_SIZE,
     checkpoint_dir,
     read_json,
     read_record,

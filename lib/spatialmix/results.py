@@ -10,26 +10,15 @@ Chapters never know whether they trained; they read records as a table (frame).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-import hashlib
 import json
-import os
 import time
-import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import torch
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock, so concurrent runs of one record are not serialised
-    fcntl = None
 
 from . import distributed
 from .accel import want_compile
@@ -45,35 +34,63 @@ from .evaluation import (
     make_train_loader,
     permutation_for,
 )
+from .frames import (  # noqa: F401 - chapters read records as results.frame(...)
+    COST_METRICS,
+    METRIC_COLUMNS,
+    RUN_COLUMNS,
+    eval_eps,
+    frame,
+    history_frame,
+    metric_rows,
+    run_columns,
+)
 from .layers import spatial_kernel
 from .models import ModelConfig, build_model
 from .provenance import peak_rss_mb, provenance, resolve_device
-from .records import RECORD_FIELDS, SCHEMA, DataSpec, Evaluated, Record, RunSpec
+from .records import DataSpec, Evaluated, Record, RunSpec
 from .scales import SCALES, attack_steps, augment_for, image_size, preset, shape_changes
+from .store import (  # noqa: F401 - the store's functions, as results.<name> everywhere before
+    NOT_RUNS,
+    MissingRecordError,
+    RecordError,
+    RecordWarning,
+    checkpoint_dir,
+    file_sha256,
+    find_records,
+    lock_path,
+    merge_store,
+    read_json,
+    read_record,
+    record_lock,
+    repo_root,
+    store_dir,
+    store_is_readonly,
+    write_atomically,
+)
 from .stream import Data, load_data
 from .train import TrainConfig, save_atomically, train
 
 _TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
 # what an experiment is, not how big it is: changing these keeps the scale (still in the key)
 RECIPE_KNOBS = {"adv_eps"}
+
+
 # what is measured on a trained run: in its evaluations' keys, never in its training key
 EVAL_KNOBS = {"n_test", "n_attack", "attack_eps", "pgd_steps", "pgd_step"}
+
+
 SPECTRA_SIZE = 64  # FFT size coverage is measured at
+
+
 ENVELOPE_SIZE = 32  # stored envelopes are small: enough to draw Fig. 9, cheap to commit
+
+
 PAPER_DFT = 512  # the ConvMixers' spectra at these scales are measured on the paper's 512² DFT
+
+
 FIG9_SCALES = ("converged", "paper")  # (issue 16); earlier records keep their 64² ones
-
-
-class MissingRecordError(LookupError):
-    """The store is read-only and holds no record for this config."""
-
-
-class RecordError(ValueError):
-    """A store file is torn or malformed, or a run's record hand-edited or of another schema."""
-
-
-class RecordWarning(UserWarning):
-    """find_records skipped a record it could not read (the message says why and the fix)."""
 
 
 class RunInterrupted(RuntimeError):
@@ -154,160 +171,6 @@ class RunConfig:
         if arch == "unshuffle":
             evals.append(Reconstructions(N_RECONSTRUCTIONS, s["n_test"], s["subset_seed"]))
         return tuple(evals)
-
-
-def repo_root() -> Path:
-    """Return the repository holding this package (found from its location, never the cwd)."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / "pyproject.toml").exists():
-        raise RuntimeError(
-            "spatialmix is not installed from a repository checkout (pip install -e .), so the "
-            "store has no default place: set SPATIALMIX_RESULTS to a folder."
-        )
-    return root
-
-
-def store_dir() -> Path:
-    """Return the results store: env SPATIALMIX_RESULTS, else the repository's results/."""
-    env = os.environ.get("SPATIALMIX_RESULTS")
-    return Path(env).expanduser().resolve() if env else repo_root() / "results"
-
-
-def checkpoint_dir() -> Path:
-    """Return where weights and checkpoints go: a git-ignored folder inside the store."""
-    return store_dir() / ".checkpoints"
-
-
-def store_is_readonly() -> bool:
-    """True when SPATIALMIX_READONLY is set to 1/true/yes (CI): missing records then raise."""
-    return os.environ.get("SPATIALMIX_READONLY", "").lower() in ("1", "true", "yes")
-
-
-def read_json(path: Path, what: str = "file", fix: str = "") -> Any:
-    """Read one JSON file of the store; an unreadable or torn one raises RecordError.
-
-    The message names `what` it is, its path, and `fix` (by default: restore it from git).
-    Every read of the store goes through here: run records, benchmark and chapter timings.
-    """
-    path = Path(path)
-    fix = fix or f"restore it with `git checkout -- {path}`, or delete it and measure it again"
-    try:
-        return json.loads(path.read_text())
-    except OSError as exc:
-        raise RecordError(f"cannot read {what} {path}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise RecordError(
-            f"cannot read {what} {path}: it is truncated or not valid JSON ({exc}); {fix}."
-        ) from exc
-
-
-def write_atomically(path: Path, record: dict) -> None:
-    """Write JSON to a temporary file beside path, then rename it into place.
-
-    If writing fails (a full disk: OSError ENOSPC), the temporary file is removed, the error
-    re-raised, and the previous file at path is left as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def lock_path(path: Path) -> Path:
-    """Return the lock file that serialises training the record at path."""
-    return path.with_name(f".{path.stem}.lock")
-
-
-@contextlib.contextmanager
-def record_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the record at path, waiting (and saying so) if another has it.
-
-    flock is released by the kernel when its holder exits, even on SIGKILL, so a killed run
-    never blocks the next one. The lock file itself stays (deleting it would race). Without
-    fcntl (Windows) this warns once and does not lock.
-    """
-    if fcntl is None:
-        _warn_no_lock()
-        yield
-        return
-    lock = lock_path(path)
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for another process training this record (lock {lock})", flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@functools.cache
-def _warn_no_lock() -> None:
-    warnings.warn(
-        "this platform has no fcntl file locking: two processes asked for the same missing "
-        "record at once will both train it (the record stays whole; the second write wins)",
-        RuntimeWarning,
-        stacklevel=4,
-    )
-
-
-def read_record(path: Path) -> Record:
-    """Read and check one record; a torn, hand-edited or other-schema file raises RecordError."""
-    path = Path(path)
-    fix = f"delete it to re-train, or restore it with `git checkout -- {path}`"
-    raw = read_json(path, "record", fix)
-    if not isinstance(raw, dict) or set(RECORD_FIELDS) - set(raw):
-        missing = set(RECORD_FIELDS) - set(raw if isinstance(raw, dict) else {})
-        if isinstance(raw, dict) and raw.get("schema") == 1:
-            missing = set()  # the schema check below says what to do
-        else:
-            raise RecordError(f"record {path} lacks fields {sorted(missing)}; {fix}.")
-    _check_schema(path, raw["schema"])
-    try:
-        record = Record.from_json(raw)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise RecordError(f"record {path} does not parse ({exc!r}); {fix}.") from exc
-    _check_keys(path, raw, record)
-    return record
-
-
-def _check_schema(path: Path, schema: object) -> None:
-    """Raise RecordError unless a record's schema is the one this code reads."""
-    if isinstance(schema, int) and schema > SCHEMA:
-        raise RecordError(
-            f"record {path} was written by a newer version of spatialmix (schema {schema}, "
-            f"this code reads {SCHEMA}): update the code (git pull) to read it."
-        )
-    if schema != SCHEMA:
-        raise RecordError(
-            f"record {path} has schema {schema}, this code reads {SCHEMA}: migrate the store "
-            "with `python -m spatialmix.migrate` (nothing is retrained), or delete the "
-            "file to re-train it."
-        )
-
-
-def _check_keys(path: Path, raw: dict, record: Record) -> None:
-    """Raise RecordError if the run's key or an evaluation's key does not match its content."""
-    if not raw["key"] == path.stem == record.key:
-        raise RecordError(
-            f"record {path} was edited by hand: its config no longer matches its key (file name "
-            f"{path.stem}, stored key {raw['key']}, key of its config {record.key}). Restore it "
-            f"with `git checkout -- {path}`, or delete it to re-train."
-        )
-    for name, evaluated in record.evals.items():
-        if name != evaluated.spec.key:
-            raise RecordError(
-                f"record {path}: evaluation {name} was edited by hand (its settings give key "
-                f"{evaluated.spec.key}). Restore it with `git checkout -- {path}`, or delete "
-                "that entry to measure it again."
-            )
 
 
 def run_data(cfg: RunConfig, data_dir: str | Path | None = None) -> Data:
@@ -399,10 +262,6 @@ def _weights_match(record: Record) -> bool:
     return stored is None or stored == file_sha256(path)
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _target(spec: RunSpec, data: Data, dev: torch.device) -> Target:
     """The untrained model of a run (its random filters drawn from its seed), on dev."""
     torch.manual_seed(spec.seed)  # the random filters are drawn here (PAPER.md)
@@ -487,22 +346,6 @@ def epoch_metrics(target: Target, clean: Clean) -> dict:
     return {name: metrics[name]}
 
 
-def find_records(experiment: str) -> list[Record]:
-    """Return every readable record the store holds for an experiment, in file-name order.
-
-    A record that cannot be read is skipped with a RecordWarning naming the file and the fix,
-    so one bad file does not take the others down with it.
-    """
-    folder = store_dir() / experiment
-    records = []
-    for p in sorted(folder.glob("*.json")) if folder.exists() else []:
-        try:
-            records.append(read_record(p))
-        except RecordError as exc:
-            warnings.warn(f"skipped a record: {exc}", RecordWarning, stacklevel=2)
-    return records
-
-
 def lookup(cfg: RunConfig, data_dir: str | Path | None = None) -> Record | None:
     """Return cfg's record if the store holds one with every evaluation cfg asks for, else None.
 
@@ -511,120 +354,3 @@ def lookup(cfg: RunConfig, data_dir: str | Path | None = None) -> Record | None:
     path, _ = record_path(cfg, run_data(cfg, data_dir))
     record = read_record(path) if path.exists() else None
     return None if missing_evaluations(record, cfg) else record
-
-
-NOT_RUNS = ("bench", "verdicts")  # folders of a store that hold no run records
-
-
-def merge_store(source: str | Path, dest: str | Path) -> list[Path]:
-    """Join the run records of another store into dest; return the files written.
-
-    A run only in source is copied. A run in both must be the same training (spec, history and
-    provenance equal) with every evaluation both hold equal; its evaluations are then united.
-    Anything else is a conflict (same key, different content): RecordError, naming both files,
-    before anything is written. Weights are not moved (they stay out of git).
-    """
-    source, dest = Path(source), Path(dest)
-    planned: list[tuple[Path, Record]] = []
-    for path in sorted(source.glob("*/*.json")):
-        if path.parent.name in NOT_RUNS:
-            continue
-        theirs, target = read_record(path), dest / path.parent.name / path.name
-        if not target.exists():
-            planned.append((target, theirs))
-            continue
-        mine = read_record(target)
-        same = (mine.spec, mine.history, mine.provenance) == (theirs.spec, theirs.history,
-                                                                theirs.provenance)  # fmt: skip
-        clash = [k for k in set(mine.evals) & set(theirs.evals)
-                 if mine.evals[k].to_json() != theirs.evals[k].to_json()]  # fmt: skip
-        if not same or clash:
-            what = f"evaluations {sorted(clash)} differ" if same else "they were trained apart"
-            raise RecordError(f"cannot merge {path} into {target}: same key, different content "
-                              f"({what}); keep one of them and merge again")  # fmt: skip
-        extra = {k: e for k, e in theirs.evals.items() if k not in mine.evals}
-        if extra:
-            planned.append((target, dataclasses.replace(mine, evals={**mine.evals, **extra})))
-    for target, record in planned:
-        write_atomically(target, record.to_json())
-    return [target for target, _ in planned]
-
-
-# the run's cost, from its training provenance, as metrics of the frame
-COST_METRICS = ("train_seconds", "img_per_s")
-
-
-_FIELDS = [f.name for c in (DataSpec, ModelConfig, TrainConfig) for f in dataclasses.fields(c)]
-RUN_COLUMNS = ("experiment", "key", "scale", "preset", "seed",
-               *("dataset" if f == "name" else f for f in _FIELDS),
-               "device", "threads", "cpu")  # fmt: skip
-METRIC_COLUMNS = ("metric", "value", "n", "eps", "eps_label", "pgd_step", "layer")
-
-
-def run_columns(record: Record) -> dict:
-    """Every config field of a run as a flat row: dataset, model, recipe, seed, scale, where."""
-    spec = record.spec
-    data = {("dataset" if k == "name" else k): v for k, v in dataclasses.asdict(spec.data).items()}
-    prov = record.provenance
-    return {"experiment": spec.experiment, "key": spec.key, "scale": spec.scale,
-            "preset": spec.preset, "seed": spec.seed, **data, **dataclasses.asdict(spec.model),
-            **dataclasses.asdict(spec.train), "device": prov.get("device"),
-            "threads": prov.get("threads"), "cpu": prov.get("cpu")}  # fmt: skip
-
-
-def metric_rows(record: Record) -> Iterator[dict]:
-    """One dict per metric of a record: metric, value, n, and eps or layer where they apply."""
-    for evaluated in record:
-        m, spec = evaluated.metrics, evaluated.spec
-        if isinstance(spec, Attacks):
-            yield {
-                "metric": "attack_clean",
-                "value": m["clean"],
-                "n": m["n"],
-                "pgd_step": spec.pgd_step,
-            }
-            for name, by_eps in m.items():
-                if isinstance(by_eps, dict):
-                    for label, value in by_eps.items():
-                        eps = float(eval_eps(label))
-                        yield {"metric": name, "value": value, "n": m["n"], "eps": eps,
-                               "eps_label": label, "pgd_step": spec.pgd_step}  # fmt: skip
-        elif isinstance(spec, Spectra):
-            for row in evaluated.artefacts.get("layers", []):
-                for name in ("coverage", "hf_fraction"):
-                    yield {"metric": name, "value": row[name], "layer": row["layer"]}
-        else:
-            yield from (
-                {"metric": k, "value": v, "n": m.get("n")} for k, v in m.items() if k != "n"
-            )
-    for name in COST_METRICS:
-        if name in record.provenance:
-            yield {"metric": name, "value": record.provenance[name]}
-
-
-def eval_eps(label: str) -> float:
-    """Inverse of evaluation.eps_label: "1/255" -> 1/255."""
-    top, _, bottom = label.partition("/")
-    return float(top) / float(bottom or 1)
-
-
-def frame(records: Iterable[Record | None]) -> pd.DataFrame:
-    """The records as one long-form table: a row per run × metric, every config field a column.
-
-    Columns: the run's (run_columns), then metric, value, n (images it was measured on) and,
-    where they apply, eps / eps_label / pgd_step (attacks) and layer (spectra). Missing
-    records (None) are left out, and a record given twice (one run serving two figures) counts
-    once. Select with pandas, e.g. df[df.metric == "test_acc"].
-    """
-    unique = {r.key: r for r in records if r is not None}.values()
-    rows = [{**run_columns(r), **m} for r in unique for m in metric_rows(r)]
-    return pd.DataFrame(rows).reindex(columns=[*RUN_COLUMNS, *METRIC_COLUMNS])
-
-
-def history_frame(records: Iterable[Record | None]) -> pd.DataFrame:
-    """Training curves as a long-form table: a row per run × epoch × logged metric."""
-    unique = {r.key: r for r in records if r is not None}.values()
-    rows = [{**run_columns(r), "epoch": h["epoch"], "metric": k, "value": v}
-            for r in unique for h in r.history
-            for k, v in h.items() if k != "epoch"]  # fmt: skip
-    return pd.DataFrame(rows).reindex(columns=[*RUN_COLUMNS, "epoch", "metric", "value"])

@@ -16,9 +16,10 @@ import torch
 
 from .models import ModelConfig, build_model
 from .queue import chapter_grid
-from .results import RunConfig, read_json, repo_root
+from .results import RunConfig
 from .scales import FULL_TRAIN, PAPER_SHAPES
 from .scoreboard import replace_readme_table
+from .store import read_json, repo_root
 
 # an assumption, not a measurement: sustained training throughput on one data-centre GPU for
 # these small convolutional nets, about 1 % of an H100's dense bf16 peak (32×32 images and narrow

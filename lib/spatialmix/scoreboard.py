@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import report
 from .claims import CLAIMS, Verdict
-from .results import read_json, repo_root, store_dir, store_is_readonly, write_atomically
+from .store import read_json, repo_root, store_dir, store_is_readonly, write_atomically
 
 SCHEMA = 1
 README_START, README_END = "<!-- scoreboard:start -->", "<!-- scoreboard:end -->"

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from .claims import SMOOTH_ATTACK, Verdict
 from .evaluation import eps_label
-from .plots import REGIME_STYLE, _errorline, _note, n_text
+from .plots.base import REGIME_STYLE, _errorline, _note, n_text
 from .records import Record
 from .report import groups, mean_sd_text, verdict
 from .results import RunConfig

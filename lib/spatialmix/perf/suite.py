@@ -30,7 +30,7 @@ from .. import depthwise
 from ..accel import MIN_STEPS, CompiledStep, allocator, keep_freed_memory, want_compile
 from ..provenance import peak_rss_mb, provenance, set_threads
 from ..regimes import REGIMES
-from ..results import (
+from ..store import (
     MissingRecordError,
     read_json,
     store_dir,

@@ -1,0 +1,211 @@
+"""Tables of runs from results.frame: every figure prints the numbers it plots, since nbval
+compares text (text.table)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..claims import mean_sd
+from ..experiments import resnet
+from ..models import build_model
+from ..regimes import REGIMES, count_trainable
+from ..scales import compute_fraction, preset
+from ..text import table
+
+if TYPE_CHECKING:
+    pass
+
+
+def mean_sd_text(values: Sequence[float], percent: bool = False, digits: int = 1) -> str:
+    """Format values as 'mean ± sd (n=N)', in % for fractions when percent is set."""
+    m, sd, n = mean_sd(values)
+    scale = 100 if percent else 1
+    return f"{m * scale:.{digits}f} ± {sd * scale:.{digits}f} (n={n})"
+
+
+def num(value: float | None, spec: str = ".1f", scale: float = 1.0) -> str:
+    """Format value·scale with a format spec; "–" for no value (a verdict not evaluated)."""
+    return "–" if value is None else format(value * scale, spec)
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (keys stay hashable and JSON-ready)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def groups(
+    df: pd.DataFrame, metric: str, by: Sequence[str], **where: object
+) -> dict[object, list[float]]:
+    """One metric's values per group, seeds in order: {values of `by`: [per seed]}.
+
+    Keys are tuples of the `by` columns' values; a single column gives bare values, and no
+    column the key () (every run in one group).
+
+    df is results.frame(...); `where` selects rows by column value, e.g. eps_label="1/255".
+    """
+    rows = df[df["metric"] == metric]
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    out: dict[object, list[float]] = {}
+    for _, row in rows.sort_values([*by, "seed"], kind="stable").iterrows():
+        key = tuple(_plain(row[c]) for c in by)
+        out.setdefault(key[0] if len(by) == 1 else key, []).append(float(row["value"]))
+    return out
+
+
+def attack_groups(
+    df: pd.DataFrame, eps_label: str, training: str = "", pgd_step: float | None = None
+) -> dict[tuple[str, str, int], list[float]]:
+    """Clean, FGSM and PGD accuracy at one radius by (condition, regime, depth n).
+
+    Conditions are "clean", "FGSM" and e.g. "PGD-2", each followed by ", <training>" when given
+    (e.g. "PGD-2, FGSM-trained"). Depths stay apart: they are never pooled as if seeds. Of the
+    attack evaluations a run holds, the one with PGD steps of pgd_step·ε is used (default: the
+    largest step stored, 1.0 = the paper's Eq. 4 where it exists).
+    """
+    steps = df["pgd_step"].dropna()
+    if len(steps):
+        df = df[df["pgd_step"] == (max(steps) if pgd_step is None else pgd_step)]
+    suffix = f", {training}" if training else ""
+    pgds = sorted({m for m in df["metric"].unique() if str(m).startswith("pgd")})
+    names = {"attack_clean": "clean", "fgsm": "FGSM", **{p: p.upper().replace("PGD", "PGD-")
+                                                           for p in pgds}}  # fmt: skip
+    out = {}
+    for metric, name in names.items():
+        where = {} if metric == "attack_clean" else {"eps_label": eps_label}
+        for (regime, n), values in groups(df, metric, ("regime", "depth"), **where).items():
+            out[name + suffix, regime, n] = values
+    return out
+
+
+METRIC_LABELS = {"test_acc": "test accuracy", "test_psnr": "test PSNR (dB)"}
+
+
+def mean_table(df: pd.DataFrame, metric: str, by: Sequence[str], percent: bool = True) -> str:
+    """A table of one metric, mean ± sd (n) per group of `by` columns."""
+    rows = [(*(k if len(by) > 1 else (k,)), mean_sd_text(v, percent=percent))
+            for k, v in groups(df, metric, by).items()]  # fmt: skip
+    return table([*by, f"{METRIC_LABELS.get(metric, metric)}{' %' if percent else ''}"], rows)
+
+
+def run_costs(df: pd.DataFrame, by: Sequence[str]) -> str:
+    """What the runs cost: per group, runs, test accuracy, train img/s and s per run, where."""
+    acc, speed = groups(df, "test_acc", by), groups(df, "img_per_s", by)
+    seconds = groups(df, "train_seconds", by)
+    where = df.drop_duplicates("key").groupby(list(by))
+    device = {_key(k, by): ", ".join(sorted(set(g["device"].astype(str)))) for k, g in where}
+    threads = {_key(k, by): "/".join(sorted(set(g["threads"].astype(str)))) for k, g in where}
+    rows = [(*(k if len(by) > 1 else (k,)), len(a), mean_sd_text(a, percent=True),
+             f"{statistics.fmean(speed[k]):.0f}", f"{statistics.fmean(seconds[k]):.0f}",
+             device[k], threads[k]) for k, a in acc.items()]  # fmt: skip
+    head = [*by, "runs", "test accuracy %", "train img/s", "train s/run", "device", "threads"]
+    return table(head, rows)
+
+
+def _key(k: object, by: Sequence[str]) -> object:
+    k = tuple(_plain(v) for v in (k if isinstance(k, tuple) else (k,)))
+    return k if len(by) > 1 else k[0]
+
+
+def scale_table(family: str, scale: str, dataset: str) -> str:
+    """A scale's data sizes and recipe, and its share of the paper's training compute."""
+    p, fraction = preset(family, scale), compute_fraction(family, scale, dataset)
+    head = ["scale", "train images", "test images", "attacked", "epochs", "batch", "lr",
+            "of paper compute"]  # fmt: skip
+    row = (scale, p["n_train"] or "all", p["n_test"] or "all", p["n_attack"], p["epochs"],
+           p["batch_size"], p["lr"], f"{fraction:.2%}")  # fmt: skip
+    return table(head, [row])
+
+
+def depth_table(acc: Mapping[tuple[str, str, int], Sequence[float]], data: Mapping) -> str:
+    """Fig. 2's numbers: per dataset, depth n and regime, learned parameters and accuracy."""
+    rows = []
+    for (name, regime, n), accs in sorted(acc.items(), key=lambda kv: (kv[0][0], kv[0][2])):
+        d = data[name]
+        model = build_model(resnet(regime, n, imagenet=name == "imagenet"), len(d.classes),
+                            d.channels)  # fmt: skip
+        learned = f"{count_trainable(model):,}"
+        rows.append((name, n, 6 * n + 2, regime, learned, mean_sd_text(accs, percent=True)))
+    return table(["dataset", "n", "layers", "regime", "learned params", "test accuracy %"], rows)
+
+
+def spectra_table(df: pd.DataFrame) -> str:
+    """Per regime and spatial layer (in depth order): coverage and high-frequency energy."""
+    rows = []
+    for regime in sorted(df["regime"].unique()):
+        sel = df[df["regime"] == regime]
+        cov = sel[sel["metric"] == "coverage"]["value"].tolist()
+        hf = sel[sel["metric"] == "hf_fraction"]["value"].tolist()
+        rows += [
+            (regime, i + 1, f"{c:.3f}", f"{h:.3f}")
+            for i, (c, h) in enumerate(zip(cov, hf, strict=True))
+        ]
+    return table(["regime", "layer", "coverage", "high-frequency energy"], rows)
+
+
+def sample_size(df: pd.DataFrame, metric: str) -> int:
+    """How many images a metric was measured on (the largest n among the runs; 0 if none)."""
+    n = df.loc[df["metric"] == metric, "n"] if len(df) else []
+    return int(max(n)) if len(n) else 0
+
+
+def curves(history: pd.DataFrame, metric: str = "test_acc") -> dict[str, dict[int, list[float]]]:
+    """Training curves from results.history_frame: {regime: {epoch: [per seed, in order]}}."""
+    out: dict[str, dict[int, list[float]]] = {}
+    for (regime, epoch), values in groups(history, metric, ("regime", "epoch")).items():
+        out.setdefault(regime, {})[int(epoch)] = values
+    return out
+
+
+def _gap(values: Mapping[str, Sequence[float]], x: str, y: str, scale: float = 100.0) -> str:
+    """Mean of x minus mean of y, times scale ("–" if either is missing)."""
+    if not {x, y} <= set(values):
+        return "–"
+    return f"{(statistics.fmean(values[x]) - statistics.fmean(values[y])) * scale:+.1f}"
+
+
+def budget_table(
+    base: pd.DataFrame, longer: pd.DataFrame, factor: int, metric: str = "test_acc"
+) -> str:
+    """The budget check: `metric` per regime at the recipe's epochs and at `factor` times them
+    (the same seeds), and full − chans, chans − space at both budgets. Accuracy in %, gaps in
+    points; test_psnr in dB."""
+    at = {"1×": groups(base, metric, ("regime",)),
+          f"{factor}×": groups(longer, metric, ("regime",))}  # fmt: skip
+    percent = metric == "test_acc"
+    name, unit = ("test accuracy", "points") if percent else (metric.replace("_", " "), "dB")
+    digits, gap = (1, 100.0) if percent else (2, 1.0)
+    rows = [(r, *(mean_sd_text(a[r], percent, digits) if r in a else "–" for a in at.values()))
+            for r in REGIMES]  # fmt: skip
+    rows += [
+        (f"full − chans ({unit})", *(_gap(a, "full", "chans", gap) for a in at.values())),
+        (f"chans − space ({unit})", *(_gap(a, "chans", "space", gap) for a in at.values())),
+    ]
+    return table(["", *(f"{name} at {k} the epochs" for k in at)], rows)
+
+
+def curve_table(curves: Mapping[str, Mapping[int, Sequence[float]]], digits: int = 2) -> str:
+    """A metric after every epoch per regime, mean ± sd (n), from curves(...) (e.g. test PSNR)."""
+    regimes = [r for r in REGIMES if r in curves]
+    epochs = sorted({e for r in regimes for e in curves[r]})
+    rows = [(e, *(mean_sd_text(curves[r][e], digits=digits) if e in curves[r] else "–"
+                  for r in regimes)) for e in epochs]  # fmt: skip
+    return table(["epoch", *regimes], rows)
+
+
+def shape_table(
+    psnr: Mapping[str, Mapping[tuple[str, int, int, int], Sequence[float]]], digits: int = 2
+) -> str:
+    """Fig. 10's numbers: per data set and shape (depth, width, k), each regime's test PSNR
+    mean ± sd (n); psnr[dataset][(regime, depth, width, k)] = per seed."""
+    rows = []
+    for name, by_key in psnr.items():
+        for shape in sorted({tuple(key[1:]) for key in by_key}):
+            cells = [mean_sd_text(by_key[(r, *shape)], digits=digits)
+                     if (r, *shape) in by_key else "–" for r in REGIMES]  # fmt: skip
+            rows.append((name, *shape, *cells))
+    return table(["dataset", "depth", "width", "k", *(f"{r} PSNR (dB)" for r in REGIMES)], rows)
