@@ -189,13 +189,15 @@ def unshuffle_budget_runs(
     return unshuffle_runs(REGIMES3, [dataset], seeds, scale, [shape], {"epochs": factor * epochs})
 
 
-# Chapter 07's cost, estimated (never trained) from one timed training step per shape: batch
-# 128, 1 thread, Intel Xeon (AVX-512), beside a 2-thread job, in img/s full / chans:
-# (depth 8, width 32, k 9) 115 / 248; (8, 64, 9) 50 / 76; (8, 128, 9) 25 / 48; (10, 64, 9)
-# 46 / 84; (8, 64, 11) 47 / 93; 3×32×32 at (8, 64, 9) 44 / 89; space ≈ 1.1× full. Assuming
-# 1.6× that with 2 threads, the committed grid (4 shapes on MNIST, the central one on
-# Fashion-MNIST and CIFAR-10, 3 regimes, 2 seeds: 36 runs) takes about 6.4 h at "converged"
-# (10,000 images × 10 epochs) and 19 min at "quick" (2,000 × 2).
+# Chapter 07's cost. Designed from one timed training step per shape (batch 128, 1 thread, Intel
+# Xeon AVX-512, beside a 2-thread job, img/s full / chans): (depth 8, width 32, k 9) 115 / 248;
+# (8, 64, 9) 50 / 76; (8, 128, 9) 25 / 48; (10, 64, 9) 46 / 84; (8, 64, 11) 47 / 93; 3×32×32 at
+# (8, 64, 9) 44 / 89; space ≈ 1.1× full. Measured since (2 threads, same CPU): at 10 epochs
+# 32/8 runs took 5-6 min and 64/8 full 16 min (beside tests); at 20 epochs, with the register-
+# window kernel and nothing beside, 32/8 chans and space 7 min each. So the committed grid (4
+# shapes on MNIST, the central one on Fashion-MNIST and CIFAR-10, 3 regimes, 2 seeds: 36 runs)
+# takes an estimated 6 h at "converged" (10,000 images × 20 epochs), 0.7 h more for the budget
+# check, and 19 min at "quick" (2,000 × 2).
 def fig10_runs(
     dataset: str, panels: Iterable[str], seeds: Iterable[int], scale: str, shapes: Sequence[Shape]
 ) -> list[RunConfig]:
