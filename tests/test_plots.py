@@ -117,8 +117,9 @@ def test_fig10_is_psnr_against_depth_width_and_k_with_baselines():
         assert len(means) == 3 and all(len(c.lines[0].get_xdata()) == 2 for c in means)
         flat = {line.get_label() for line in ax.get_lines() if len(set(line.get_ydata())) == 1}
         assert {"shuffled input", "mean image"} <= flat and "least squares" not in flat
-    labels = axes[0].get_legend_handles_labels()[1]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]  # one legend, under the panels
     assert "least squares: 77.6 dB (above the axis)" in labels  # named, not drawn
+    assert all(ax.get_legend() is None for ax in axes)
     assert axes[0].get_ylim()[1] < 40
     assert fig.get_suptitle() == "MNIST\nmean ± sd, n = 2 seeds per point"
     plt.close(fig)

@@ -27,3 +27,26 @@ def test_training_flops_count_images_epochs_and_fgsm():
     assert runbook.training_flops(fgsm) == pytest.approx(5 / 3 * runbook.training_flops(plain))
     deeper = runbook.forward_flops(resnet("full", 3), "cifar10")
     assert deeper > 2 * forward  # depth n = 3 has three times the blocks of n = 1
+
+
+def test_chapter_07_at_paper_scale_is_the_papers_large_unshuffler_seeing_the_whole_image():
+    import shlex
+
+    import yaml
+
+    from spatialmix import unshuffle
+    from spatialmix.experiments import PAPER_PARAMETERS
+    from spatialmix.queue import grid_named
+
+    row = next(r for r in runbook.rows() if r[0] == "Figs. 10, 11")
+    words, given = shlex.split(row[1].strip("`"))[3:], {}
+    while words:  # -p NAME VALUE | -y 'NAME: VALUE', as papermill's CLI reads them
+        flag = words.pop(0)
+        given |= ({words.pop(0): yaml.safe_load(words.pop(0))} if flag == "-p"
+                  else yaml.safe_load(words.pop(0)))  # fmt: skip
+    assert given == {"scale": "paper", **PAPER_PARAMETERS["07"]}
+    grid = grid_named("07:paper")  # the queue trains what the runbook's command trains
+    assert {(c.model.depth, c.model.width, c.model.kernel_size) for c in grid} >= {(16, 512, 7)}
+    sides = {"mnist": 28, "fashion_mnist": 28, "cifar10": 32}
+    for c in grid:
+        assert unshuffle.sees_whole_image(c.model.kernel_size, c.model.depth, sides[c.dataset])

@@ -14,7 +14,7 @@ from .evaluation import permutation_for
 from .models import ModelConfig
 from .records import Record
 from .results import RunConfig, lookup, run
-from .scales import preset
+from .scales import PAPER_SHAPES, preset
 from .stream import Data, load_data
 from .unshuffle import baseline_psnr
 
@@ -196,7 +196,7 @@ def unshuffle_budget_runs(
 # 32/8 runs took 5-6 min and 64/8 full 16 min (beside tests); at 20 epochs, with the register-
 # window kernel and nothing beside, 32/8 chans and space 7 min each. So the committed grid (4
 # shapes on MNIST, the central one on Fashion-MNIST and CIFAR-10, 3 regimes, 2 seeds: 36 runs)
-# takes an estimated 6 h at "converged" (10,000 images × 20 epochs), 0.7 h more for the budget
+# takes an estimated 6-7 h at "converged" (10,000 images × 20 epochs), 0.7 h more for the budget
 # check, and 19 min at "quick" (2,000 × 2).
 def fig10_runs(
     dataset: str, panels: Iterable[str], seeds: Iterable[int], scale: str, shapes: Sequence[Shape]
@@ -247,6 +247,17 @@ def gather(
     """
     regimes = set(regimes)
     return [run(c, device, progress) if c.model.regime in regimes else lookup(c) for c in cfgs]
+
+
+# the paper's model shape where a chapter's committed one is smaller (PAPER.md): chapter 05's
+# ConvMixer-128/8 at p 1; chapter 07's large un-shuffler (depth 16, width 512, k 7, the arXiv
+# appendix) as the central model, each sweep a second value through it (ours) that still sees
+# the whole image: reach ⌊(k − 1)/2⌋·depth ≥ 31 px (unshuffle.sees_whole_image)
+PAPER_PARAMETERS: dict[str, dict[str, object]] = {
+    "05": dict(PAPER_SHAPES["convmixer"]["default"]),
+    "07": {"depth": 16, "width": 512, "kernel_size": 7, "depths": [12, 16],
+           "widths": [256, 512], "kernel_sizes": [7, 9]},
+}  # fmt: skip
 
 
 # --- grids: every run a set of figures needs at one scale, in the order a queue trains them ----

@@ -38,7 +38,7 @@ import torch
 from . import distributed
 from . import experiments as ex
 from .chapters import parameters
-from .experiments import GRIDS
+from .experiments import GRIDS, PAPER_PARAMETERS
 from .provenance import git_commit, set_threads
 from .results import RunConfig, lookup, merge_store, record_path, run, store_dir
 
@@ -90,7 +90,8 @@ def grid_named(name: str) -> list[RunConfig]:
     chapter, _, scale = name.partition(":")
     if not scale:
         raise ValueError(f"unknown grid {name!r}: one of {sorted(GRIDS)}, or NN:scale (04:quick)")
-    return list({repr(c): c for c in chapter_grid(chapter, scale)}.values())
+    changes = PAPER_PARAMETERS.get(chapter, {}) if scale == "paper" else {}  # as the runbook
+    return list({repr(c): c for c in chapter_grid(chapter, scale, **changes)}.values())
 
 
 def shard(grid: list[RunConfig], spec: str) -> list[RunConfig]:

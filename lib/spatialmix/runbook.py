@@ -14,10 +14,11 @@ from collections.abc import Iterable
 
 import torch
 
+from .experiments import PAPER_PARAMETERS
 from .models import ModelConfig, build_model
 from .queue import chapter_grid
 from .results import RunConfig
-from .scales import FULL_TRAIN, PAPER_SHAPES
+from .scales import FULL_TRAIN
 from .scoreboard import replace_readme_table
 from .store import read_json, repo_root
 
@@ -37,8 +38,15 @@ DATA = {
     "a time at 224 px (decoding threads: SPATIALMIX_WORKERS; SPATIALMIX_DECODE=processes for "
     "worker processes), so plan for decoding CPU, not RAM",
 }
-# the paper's model shape where a chapter's committed one is smaller (chapter 05: PAPER.md)
-PAPER_PARAMETERS = {"05": dict(PAPER_SHAPES["convmixer"]["default"])}
+
+
+def papermill_flags(changes: dict[str, object]) -> str:
+    """The papermill flags that set these parameters: -p for a scalar, -y for a list (papermill's
+    -p passes a list as text)."""
+    return "".join(f" -y '{k}: {v}'" if isinstance(v, list) else f" -p {k} {v}"
+                   for k, v in changes.items())  # fmt: skip
+
+
 CHAPTERS = {"04": ("04_resnet", "Figs. 2, 3, 4"), "05": ("05_convmixer", "Figs. 5, 9"),
             "06": ("06_adversarial", "Fig. 6"),
             "07": ("07_unshuffling", "Figs. 10, 11")}  # fmt: skip
@@ -83,7 +91,7 @@ def rows() -> list[tuple[str, ...]]:
             f"{s['epochs']} epochs, {'all' if not s['n_train'] else s['n_train']} images"
         )
         data = "; ".join(DATA[d] for d in dict.fromkeys(c.dataset for c in grid))
-        extra = "".join(f" -p {k} {v}" for k, v in changes.items())
+        extra = papermill_flags(changes)
         command = f"`papermill book/{name}.ipynb out.ipynb -p scale paper{extra}`"
         hours = f"≈ {gpu_hours(grid):,.1f} (from FLOPs)"
         out.append((figures, command, data, recipe, str(len(grid)), hours))  # fmt: skip

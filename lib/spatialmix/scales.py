@@ -109,7 +109,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         # 16.48 to 18.16 dB, chans 13.13 -> 14.70, space 14.88 -> 16.35 (train loss = test MSE,
         # still falling), with the gaps between regimes unchanged (full − chans 3.35 -> 3.47 dB).
         # So 20 epochs: a 32/8 run took 7 min (2 threads, Xeon AVX-512, quiet, the register-
-        # window kernel), the grid an estimated 6 h plus 0.7 h for its budget check at 40
+        # window kernel), the grid an estimated 6-7 h plus 0.7 h for its budget check at 40
         "converged": {**_UNSHUFFLE, **_EVAL, "n_train": 10_000, "n_test": 2_000, "n_attack": 0,
                       "epochs": 20},
         "paper": {**_UNSHUFFLE, **_EVAL, "n_train": 0, "n_test": 0, "n_attack": 0,

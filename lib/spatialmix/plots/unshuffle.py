@@ -64,12 +64,13 @@ def plot_unshuffle_sweeps(
         names = [n for j, (_, n) in enumerate(UNSHUFFLE_AXES) if j != i]
         ax.set_title(", ".join(f"{n} {v}" for n, v in zip(names, held, strict=True)), fontsize=9)
     axes[0].set_ylabel("test PSNR (dB)")
-    for ax in axes:  # one legend, on the first panel that draws anything
+    for ax in axes:  # one legend under the panels, from the first panel that draws anything
         if ax.get_legend_handles_labels()[0]:
             for name, value in above.items():  # off the chart: named with its value
                 ax.plot([], [], lw=1, label=f"{name}: {value:.1f} dB (above the axis)",
                         **BASELINE_STYLE.get(name, {}))  # fmt: skip
-            ax.legend(fontsize=7)
+            fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3,
+                       fontsize=8)  # fmt: skip
             break
     return fig
 

@@ -177,7 +177,7 @@ def budget_table(
     at = {"1×": groups(base, metric, ("regime",)),
           f"{factor}×": groups(longer, metric, ("regime",))}  # fmt: skip
     percent = metric == "test_acc"
-    name, unit = ("test accuracy", "points") if percent else (metric.replace("_", " "), "dB")
+    name, unit = METRIC_LABELS.get(metric, metric), "points" if percent else "dB"
     digits, gap = (1, 100.0) if percent else (2, 1.0)
     rows = [(r, *(mean_sd_text(a[r], percent, digits) if r in a else "–" for a in at.values()))
             for r in REGIMES]  # fmt: skip
