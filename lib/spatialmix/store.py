@@ -21,6 +21,7 @@ except ImportError:  # Windows: no flock, so concurrent runs of one record are n
     fcntl = None
 
 from .records import RECORD_FIELDS, SCHEMA, Record
+from .train import replace_atomically
 
 
 class MissingRecordError(LookupError):
@@ -81,19 +82,11 @@ def read_json(path: Path, what: str = "file", fix: str = "") -> Any:
 
 
 def write_atomically(path: Path, record: dict) -> None:
-    """Write JSON to a temporary file beside path, then rename it into place.
-
-    If writing fails (a full disk: OSError ENOSPC), the temporary file is removed, the error
-    re-raised, and the previous file at path is left as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write JSON to path atomically (train.replace_atomically): the previous file stays whole
+    if writing fails."""
+    replace_atomically(
+        path, lambda tmp: tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    )
 
 
 def lock_path(path: Path) -> Path:

@@ -101,20 +101,23 @@ def psnr(mse: float) -> float:
     return 10 * math.log10(1 / max(mse, 1e-12))
 
 
-def save_atomically(obj: object, path: Path) -> None:
-    """torch.save to a temporary file beside path, then rename: a crash never leaves half a file.
-
-    If saving fails (a full disk: OSError ENOSPC), the temporary file is removed, the error
-    re-raised, and the previous checkpoint at path is left as it was.
-    """
+def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """write(tmp) to a temporary file beside path, then rename it into place: a crash never
+    leaves half a file. If writing fails (a full disk: OSError ENOSPC), the temporary file is
+    removed, the error re-raised, and the previous file at path is left as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        torch.save(obj, tmp)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def save_atomically(obj: object, path: Path) -> None:
+    """torch.save obj to path atomically (replace_atomically): checkpoints and weights."""
+    replace_atomically(path, lambda tmp: torch.save(obj, tmp))
 
 
 def train(
