@@ -95,17 +95,18 @@ from spatialmix import ModelConfig, queue
 from spatialmix.results import RunConfig
 model = ModelConfig(arch="sep_resnet", width=4, depth=1, multiplier=2)
 grid = [RunConfig("unit", model, "mnist", "smoke", seed=s) for s in range(4)]
-queue.run_queue(queue.shard(grid, sys.argv[1]), require_clean=False)
+queue.run_queue(queue.shard(grid, sys.argv[1]), commit=len(sys.argv) > 2, require_clean=False)
 """
 
 
-def _spawn(shard, store, mnist_dir):
+def _spawn(shard, store, mnist_dir, commit=False):
     import os
     import sys
 
     env = {**os.environ, "SPATIALMIX_RESULTS": str(store), "SPATIALMIX_DATA": str(mnist_dir),
            "SPATIALMIX_THREADS": "1"}  # fmt: skip
-    return subprocess.Popen([sys.executable, "-c", CHILD, shard], env=env, text=True,
+    args = [sys.executable, "-c", CHILD, shard, *(["commit"] if commit else [])]
+    return subprocess.Popen(args, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
 
 
@@ -136,6 +137,37 @@ def test_shards_in_separate_stores_merge_and_conflicts_are_refused(mnist_dir, tm
     assert len(_trained(_spawn("0/2", again, mnist_dir))) == 2  # the same runs, trained anew
     with pytest.raises(RecordError, match="same key, different content"):
         merge_store(again, store)
+
+
+def test_workers_on_one_store_each_train_what_nobody_has_claimed(mnist_dir, store):
+    store.mkdir(parents=True)
+    for args in (("init", "-q"), ("config", "user.email", "q@test"), ("config", "user.name", "q")):
+        _git(store, *args)
+    procs = [_spawn("0/1", store, mnist_dir, commit=True) for _ in range(2)]  # the whole grid
+    trained = [_trained(p) for p in procs]
+    assert sum(len(t) for t in trained) == 4  # without claims the second trains all 4 again
+    assert len(set(trained[0]) | set(trained[1])) == 4
+    assert len(_git(store, "log", "--format=%s").stdout.splitlines()) == 4  # commits serialised
+
+
+def test_a_run_claimed_elsewhere_is_skipped(mnist_dir, store):
+    from spatialmix.results import lookup
+    from spatialmix.store import claim
+
+    grid = _grid()
+    with claim(record_path(grid[0])[0]) as mine:
+        with claim(record_path(grid[0])[0]) as again:  # a second claim, as another process's
+            assert mine and not again
+        assert queue_mod.run_queue(grid, require_clean=False, say=lambda text: None) == 1
+    assert lookup(grid[0]) is None and lookup(grid[1]) is not None
+
+
+def test_workers_share_the_cores_and_leave_the_children_one_worker_each(monkeypatch):
+    argv = ["run", "07:quick", "--workers", "2", "--commit", "--workers=2"]
+    assert queue_mod._without_workers(argv) == ["run", "07:quick", "--commit"]
+    monkeypatch.setenv("SPATIALMIX_THREADS", "1")
+    with pytest.raises(SystemExit, match="exceeds the 1 cores"):
+        queue_mod.run_workers(["run", "07:quick"], 2)
 
 
 def test_shard_specs_are_checked():

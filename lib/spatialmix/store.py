@@ -120,6 +120,48 @@ def record_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def claim(path: Path) -> Iterator[bool]:
+    """Claim the run whose record is at path for this process, without waiting: yields False
+    while another process holds the claim (it is training that run), else True and holds it.
+
+    Queue workers sharing a store (queue --workers) claim a run before training it, so each
+    takes the next run nobody has. A claim is a separate lock file from record_lock's, which
+    the training itself takes. Without fcntl every claim succeeds.
+    """
+    if fcntl is None:
+        yield True
+        return
+    lock = path.with_name(f".{path.stem}.claim.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def serialised(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file `lock`, waiting for it: one process at a time (e.g.
+    queue workers committing to one git repository). Without fcntl it does not lock."""
+    if fcntl is None:
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @functools.cache
 def _warn_no_lock() -> None:
     warnings.warn(
