@@ -78,3 +78,32 @@ def test_budget_table_reads_psnr_in_db_and_accuracy_in_points():
     acc = report.budget_table(frame("test_acc", {"full": 0.8, "space": 0.5}),
                               frame("test_acc", {"full": 0.82}), 2)  # fmt: skip
     assert "80.0 ± 0.0 (n=1)" in acc and "full − chans (points)" in acc
+
+
+def _frame(metric: str, values: dict[str, list[float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"metric": metric, "regime": r, "seed": s, "value": v}
+                         for r, vs in values.items() for s, v in enumerate(vs)])  # fmt: skip
+
+
+def test_budget_text_states_the_gains_and_what_they_say_against_the_bar():
+    base = _frame("test_psnr", {"full": [16.5, 16.7], "chans": [13.1, 13.3]})
+    more = _frame("test_psnr", {"full": [18.0, 18.2], "chans": [13.2, 13.4]})
+    text = report.budget_text(base, more, 2, "test_psnr")
+    assert text.startswith("2× the epochs changed full by +1.50 dB, chans by +0.10 dB (n = 2)")
+    assert "full − chans went from +3.40 to +4.80 dB." in text and "space" not in text
+    mixed = report.budget_text(base, more, 2, "test_psnr", still_learning=0.5)
+    assert mixed.endswith("full gained at least 0.5 dB (still learning), the rest less.")
+    flat = report.budget_text(base, base, 2, "test_psnr", still_learning=0.5)
+    assert flat.endswith("No regime gained 0.5 dB: the curves had flattened.")
+    once, twice = _frame("test_acc", {"full": [0.80]}), _frame("test_acc", {"full": [0.85]})
+    acc = report.budget_text(once, twice, 2, still_learning=0.01)
+    assert "full by +5.0 points" in acc and acc.endswith("training had not finished.")
+    empty = pd.DataFrame(columns=["metric", "regime", "seed", "value"])
+    assert "no regime" in report.budget_text(base, empty, 2, "test_psnr")
+
+
+def test_paired_gap_text_pairs_seeds_and_gives_an_interval_from_two():
+    one = report.paired_gap_text([16.0], [14.5], "space − chans")
+    assert one == "space − chans: +1.50 dB (n = 1)"
+    two = report.paired_gap_text([16.0, 17.0], [14.0, 15.5], "a − b")
+    assert two.startswith("a − b: +1.75 dB [") and two.endswith("(n = 2)")

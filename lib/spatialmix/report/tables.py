@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..claims import mean_sd
+from ..claims import mean_sd, paired
 from ..experiments import resnet
 from ..models import build_model
 from ..regimes import REGIMES, count_trainable
@@ -186,6 +186,52 @@ def budget_table(
         (f"chans − space ({unit})", *(_gap(a, "chans", "space", gap) for a in at.values())),
     ]
     return table(["", *(f"{name} at {k} the epochs" for k in at)], rows)
+
+
+def budget_text(
+    base: pd.DataFrame, longer: pd.DataFrame, factor: int, metric: str = "test_acc",
+    still_learning: float | None = None,
+) -> str:  # fmt: skip
+    """The budget check in one sentence: what `factor` times the epochs changed, per regime
+    and in the gaps between regimes (means over the seeds both budgets share, n stated).
+
+    still_learning: the smallest gain (in the metric's units: a fraction, or dB) read as
+    "training had not finished"; with it the sentence ends in what the gains say against it.
+    """
+    at = [groups(frame, metric, ("regime",)) for frame in (base, longer)]
+    regimes = [r for r in REGIMES if r in at[0] and r in at[1]]
+    if not regimes:
+        return "The budget check has no regime at both budgets yet."
+    percent = metric == "test_acc"
+    scale, unit, digits = (100.0, " points", 1) if percent else (1.0, " dB", 2)
+    mean = {r: [statistics.fmean(a[r]) for a in at] for r in regimes}
+    gains = {r: mean[r][1] - mean[r][0] for r in regimes}
+    n = min(min(len(a[r]) for a in at) for r in regimes)
+    changes = ", ".join(f"{r} by {gains[r] * scale:+.{digits}f}{unit}" for r in regimes)
+    text = f"{factor}× the epochs changed {changes} (n = {n})"
+    pairs = [(x, y) for x, y in (("full", "chans"), ("chans", "space")) if {x, y} <= set(mean)]
+    text += "".join(
+        f"; {x} − {y} went from {(mean[x][0] - mean[y][0]) * scale:+.{digits}f} to "
+        f"{(mean[x][1] - mean[y][1]) * scale:+.{digits}f}{unit}" for x, y in pairs)  # fmt: skip
+    if still_learning is None:
+        return text + "."
+    bar = f"{still_learning * scale:g}{unit}"
+    rising = [r for r in regimes if gains[r] >= still_learning]
+    if len(rising) == len(regimes):
+        done = "training had not finished"
+        return text + f". Every regime at both budgets gained at least {bar}: {done}."
+    if not rising:
+        return text + f". No regime gained {bar}: the curves had flattened."
+    return text + f". {', '.join(rising)} gained at least {bar} (still learning), the rest less."
+
+
+def paired_gap_text(
+    a: Sequence[float], b: Sequence[float], label: str, unit: str = " dB", scale: float = 1.0
+) -> str:
+    """'label: +1.65 dB [90 % interval] (n = 2)' for a − b paired seed by seed."""
+    gap = paired(a, b)
+    spread = "" if gap.n < 2 else f" [{gap.lo * scale:+.2f}, {gap.hi * scale:+.2f}]"
+    return f"{label}: {gap.mean * scale:+.2f}{unit}{spread} (n = {gap.n})"
 
 
 def curve_table(curves: Mapping[str, Mapping[int, Sequence[float]]], digits: int = 2) -> str:
