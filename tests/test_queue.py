@@ -68,10 +68,14 @@ def test_mixer_grid_pairs_seeds_and_puts_the_calibration_point_first():
         got = {c.seed for c in grid if c.model.sigma == sigma and c.model.regime == "chans"
                and c.model.depth == p["sigma_depth"] and c.model.patch_size == 2}  # fmt: skip
         assert got == set(p["seeds"]), sigma
-    p1 = [c for c in grid if c.model.patch_size == 1]
-    assert {(c.model.regime, c.seed) for c in p1} == {(r, s) for r in ("full", "chans", "space")
-                                                      for s in p["seeds"]}  # fmt: skip
-    assert {c.overrides.get("epochs") for c in grid if c.overrides} == {20}
+    every = {(r, s) for r in ("full", "chans", "space") for s in p["seeds"]}
+    subset = {"n_train": p["p_check_subset"]}
+    for patch in (1, 2):  # the p check: depth 4 at p 1 and p 2, on the same subset
+        check = [c for c in grid if c.model.patch_size == patch and c.overrides == subset]
+        assert {(c.model.regime, c.seed) for c in check} == every, patch
+        assert {c.model.depth for c in check} == {p["p1_depth"]}
+    assert all(c.overrides == subset for c in grid if c.model.patch_size == 1)
+    assert {c.overrides.get("epochs") for c in grid if "epochs" in c.overrides} == {20}
     eps = grid[0].settings()[0]["attack_eps"]  # Fig. 7's radii on every ConvMixer
     assert [round(e * 255) for e in eps] == [1, 2, 4, 8]
 

@@ -107,3 +107,24 @@ def test_paired_gap_text_pairs_seeds_and_gives_an_interval_from_two():
     assert one == "space − chans: +1.50 dB (n = 1)"
     two = report.paired_gap_text([16.0, 17.0], [14.0, 15.5], "a − b")
     assert two.startswith("a − b: +1.75 dB [") and two.endswith("(n = 2)")
+
+
+def test_patch_check_sets_the_subset_beside_all_the_data_and_judges_each_p(mnist_dir, store):
+    from spatialmix.experiments import mixer_runs
+    from spatialmix.results import frame, run
+
+    shape, subset = (8, 3, 1), {"n_train": 128}  # width, k, depth below; smoke trains 256 images
+    grid = mixer_runs(("full", "chans", "space"), [1], "mnist", [0], "smoke", *shape[:2], 2)
+    check = [*mixer_runs(("full", "chans", "space"), [1], "mnist", [0], "smoke", *shape[:2], 1,
+                         subset),
+             *mixer_runs(("full", "chans", "space"), [1], "mnist", [0], "smoke", *shape[:2], 2,
+                         subset)]  # fmt: skip
+    grid_df = frame(run(c, progress=False) for c in grid)
+    records = [run(c, progress=False) for c in check[:-1]] + [None]  # p 2's space still missing
+    text, verdicts = report.patch_check(check, records, grid_df)
+    assert "training images" in text and "test accuracy % (depth 1)" in text
+    assert "  256 " in text and "  128 " in text  # the grid's data beside the subset's
+    assert [label for label, _ in verdicts] == ["p 1, 128 images", "p 2, 128 images"]
+    assert verdicts[0][1].status in claims.STATUSES
+    assert verdicts[1][1].status == report.NOT_EVALUATED
+    assert report.patch_check([], [], grid_df) == ("", [])

@@ -64,6 +64,13 @@ EPOCHS_FASHION = 8
 # scale trains 10. Chapter 05's grid (experiments.mixer_converged_grid) is then an estimated 21 h
 # at the step times above; the calibration run itself averaged 127 img/s (0.42× them: this
 # host's speed varied about 2.5× within the session), at which it would take about 49 h.
+# Re-measured 2026-11-30 with the register-window kernel (same CPU type, queue paused, 2 threads,
+# AdamW, batch 128 of random images): depth 8 full / chans / space 251 / 295 / 281 img/s, depth 4
+# 454 / 514 / 520, depth 2 931 / 1026 / 980, p 1 depth 4 128 / 139 / 139: slower than above, as
+# was everything on this host that day (the sep-ResNet and un-shuffler steps ran 0.75-0.83× their
+# benchmark). At these speeds the grid is about 20 h of training: Figs. 5 and 7 10.8 h, the
+# budget check 3.0 h, the p check on 20,000 images 4.7 h (p 1 on all the data alone would be
+# 9.3 h), evaluation ~10 %: over the 16 h asked.
 # `python -m spatialmix.queue plan mixers` states the hours the stored runs took
 EPOCHS_MIXER = 10
 _EVAL_MIXER = {**_EVAL, "attack_eps": (1 / 255, 2 / 255, 4 / 255, 8 / 255), "pgd_step": 1.0}

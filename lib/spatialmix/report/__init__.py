@@ -41,13 +41,13 @@ from .tables import (
     shape_table,
     spectra_table,
 )
-from .verdicts import NOT_EVALUATED, verdict, verdict_summary, verdict_table
+from .verdicts import NOT_EVALUATED, patch_check, verdict, verdict_summary, verdict_table
 
 __all__ = [
     "FILL_EXCLUDED", "FORMATS", "METRIC_LABELS", "NOT_EVALUATED", "attack_groups",
     "budget_table", "budget_text", "curve_table", "curves", "custom_shape_note", "depth_table",
     "fill_command", "groups", "injected_parameters", "mean_sd_text", "mean_table",
-    "measured_text", "missing_runs", "num", "paired_gap_text", "robust_gap_table",
+    "measured_text", "missing_runs", "num", "paired_gap_text", "patch_check", "robust_gap_table",
     "robust_gap_text", "robust_gaps", "robustness_verdicts", "run_costs", "sample_size",
     "scale_table", "shape_table", "smoothing_text", "spectra_table", "table", "verdict",
     "verdict_summary", "verdict_table",

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from ..claims import CLAIMS, Verdict, evaluate
 from ..text import table
 from .measured import measured_text
+from .tables import groups, mean_sd_text
 
 if TYPE_CHECKING:
     from ..records import Record
@@ -77,3 +80,34 @@ def verdict_table(verdicts: Mapping[str, Verdict] | Iterable[tuple[str, Verdict]
 def verdict_summary(verdicts: Mapping[str, Verdict]) -> str:
     """The verdicts in one Markdown line, for the chapter text: "label: **status**, ..."."""
     return ", ".join(f"{label}: **{v.status}**" for label, v in verdicts.items())
+
+
+def patch_check(
+    cfgs: Sequence[RunConfig], records: Sequence[Record | None], grid: pd.DataFrame
+) -> tuple[str, list[tuple[str, Verdict]]]:
+    """Chapter 05's p check (experiments.patch_check_runs): a table of test accuracy by training
+    images, p and regime, with the grid's runs of the same depth on all the data beside the
+    subset's (what the subset costs); and Fig. 5's verdict at each p on the subset (does p change
+    it?). grid: results.frame of Fig. 5's runs."""
+    from ..results import frame  # results imports report's users; import late
+
+    if not cfgs:
+        return "", []
+    depth = cfgs[0].model.depth
+    check = frame(r for r in records if r is not None)
+    both = pd.concat([grid[(grid["depth"] == depth) & (grid["metric"] == "test_acc")],
+                      check[check["metric"] == "test_acc"] if len(check) else check])  # fmt: skip
+    rows = [(f"{n_train:,}" if n_train else "all", p, r, mean_sd_text(v, percent=True))
+            for (n_train, p, r), v in groups(both, "test_acc", ("n_train", "patch_size",
+                                                                "regime")).items()]  # fmt: skip
+    text = table(["training images", "p", "regime", f"test accuracy % (depth {depth})"], rows)
+    verdicts = []
+    n_train = cfgs[0].overrides.get("n_train")
+    for p in sorted({c.model.patch_size for c in cfgs}):
+        at_p = [c.model.patch_size == p for c in cfgs]
+        cfgs_p = [c for c, keep in zip(cfgs, at_p, strict=True) if keep]
+        records_p = [r for r, keep in zip(records, at_p, strict=True) if keep]
+        acc = groups(frame(r for r in records_p if r), "test_acc", ("regime", "depth"))
+        label = f"p {p}, {f'{n_train:,}' if n_train else 'all'} images"
+        verdicts.append((label, verdict("fig5_chans_close_to_full", acc, cfgs_p, records_p)))
+    return text, verdicts
