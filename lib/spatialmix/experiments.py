@@ -264,7 +264,15 @@ PAPER_PARAMETERS: dict[str, dict[str, object]] = {
 
 # chapters 04 and 06 at the converged scale (issue 17): 3 seeds paired across regimes, Fig. 2 on
 # both datasets, Fig. 3 at n = 2, Fig. 4 at n = 1 on a 20,000-image subset (its widest model
-# costs 16× the narrow ones: the whole data would take hours per run), FGSM training at n = 1, 2
+# costs 16× the narrow ones: the whole data would take hours per run), FGSM training at n = 1, 2.
+# Its cost, from training steps measured 2026-11-30 at 1 thread (queue --workers 2 runs two such
+# runs at once, each at about its 1-thread speed; queue paused, Intel Xeon AVX-512, batch 256,
+# random images): n 1 / 2 / 3 full 846 / 410 / 283 img/s (chans, space at n 3: 263 / 267),
+# Fashion-MNIST n 3 274; FGSM training n 1 / 2 381 / 222; Fig. 4's widths 8 / 32 / 64 at n 1
+# 1453 / 266 / 88. Per seed Fig. 2 takes 9.1 h of one worker (CIFAR-10 6.1, Fashion-MNIST 2.9),
+# Fig. 3 2.0, FGSM training 4.0; the budget check 6.2, Fig. 4 11.4: about 32 h on 2 cores with
+# two workers and evaluation (~7 %), against the 24 h asked. Where to save is to be decided from
+# the first seed's curves (FGSM training and Fashion-MNIST may flatten early), not before.
 CONVERGED = {"seeds": (0, 1, 2), "depths": (1, 2, 3), "panels": ("cifar10", "fashion_mnist"),
              "banks": ("random", "same", "box", "identity"), "bank_depth": 2,
              "widths": (8, 16, 32, 64), "width_depth": 1, "width_subset": 20_000,
