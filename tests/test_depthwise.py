@@ -99,9 +99,10 @@ def _train(cfg, native, steps=3):
 
 
 @pytest.mark.parametrize("regime", ["full", "chans", "space"])
-@pytest.mark.parametrize("arch", ["convmixer", "unshuffle"])
+@pytest.mark.parametrize("arch", ["convmixer", "unshuffle", "sep_resnet"])
 def test_training_with_the_native_kernels_matches_eager_pytorch(arch, regime):
     extra = {"patch_size": 1} if arch == "convmixer" else {}
+    extra = {"multiplier": 2} if arch == "sep_resnet" else extra  # its BN + ReLU fused
     cfg = ModelConfig(arch=arch, regime=regime, depth=2, width=16, kernel_size=5, **extra)
     native, plain = _train(cfg, True), _train(cfg, False)
     # biases ahead of a BatchNorm get ~0 gradient and stay near 1e-5: compared in absolute terms

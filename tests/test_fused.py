@@ -1,5 +1,6 @@
-"""GELU then BatchNorm fused (fused.gelu_norm) equals norm(gelu(y)) [+ residual] in PyTorch:
-output, every gradient and the running statistics, to float rounding; elsewhere it falls back."""
+"""GELU then BatchNorm fused (fused.gelu_norm) equals norm(gelu(y)) [+ residual] in PyTorch, and
+BatchNorm then ReLU (fused.norm_relu) relu(norm(x)): output, every gradient and the running
+statistics, to float rounding; elsewhere they fall back."""
 
 import copy
 
@@ -69,3 +70,37 @@ def test_falls_back_where_it_does_not_apply():
     assert not fused.fusable(y, nn.GELU(), bn)
     ref = copy.deepcopy(bn)
     assert torch.equal(fused.gelu_norm(y, nn.GELU(), bn, y), y + ref(F.gelu(y)))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape", [(4, 32, 5, 7), (2, 16, 3, 3), (8, 64, 8, 8), (1, 48, 2, 1)])
+def test_norm_relu_matches_pytorch(shape, threads):
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ours, ref = _norm(shape[1]), _norm(shape[1])
+        gen = torch.Generator().manual_seed(2)
+        x = (torch.randn(shape, generator=gen) + 0.3).contiguous(memory_format=torch.channels_last)
+        g = torch.randn(shape, generator=gen)
+        xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+        out = fused.norm_relu(xa, ours, nn.ReLU(inplace=True))
+        expected = F.relu(ref(xb))
+        assert rel(out, expected) < 1e-5 and out.is_contiguous(memory_format=torch.channels_last)
+        assert torch.equal(out > 0, expected > 0)  # the same units pass the ReLU
+        got = torch.autograd.grad(out, [xa, ours.weight, ours.bias], g)
+        want = torch.autograd.grad(expected, [xb, ref.weight, ref.bias], g)
+        assert all(rel(a, b) < 1e-5 for a, b in zip(got, want, strict=True))
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            assert rel(getattr(ours, name).float(), getattr(ref, name).float()) < 1e-5, name
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_norm_relu_runs_the_modules_where_it_does_not_fuse():
+    x = torch.randn(2, 16, 4, 4)
+    assert torch.equal(fused.norm_relu(x, nn.Identity(), nn.Identity()), x)  # convs_only
+    bn = _norm(16).eval()
+    assert torch.equal(fused.norm_relu(x, bn, nn.ReLU()), F.relu(copy.deepcopy(bn)(x)))
+    bn12 = _norm(12)
+    x12 = torch.randn(2, 12, 4, 4)
+    assert torch.equal(fused.norm_relu(x12, bn12, nn.ReLU()), F.relu(_norm(12)(x12)))

@@ -181,7 +181,7 @@ def active() -> bool:
 
 @contextlib.contextmanager
 def native_disabled() -> Iterator[None]:
-    """Run every depthwise layer, and GELU + BatchNorm (fused.py), on PyTorch's kernels inside
+    """Run every depthwise layer, and the fused norms (fused.py), on PyTorch's kernels inside
     the block, in this process.
 
     For timing the two kernels side by side (perf.suite: the un-shuffler's reference path) and

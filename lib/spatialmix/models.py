@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from .fused import gelu_norm
+from .fused import gelu_norm, norm_relu
 from .layers import ChannelConv, Normalize, PatchEmbed, SeparableConv2d, SpatialConv, check_kernel
 from .regimes import BANKS, REGIMES, apply_regime, set_filter_bank
 
@@ -31,11 +31,11 @@ class PreActBlock(nn.Module):
         self.shortcut = ChannelConv(c_in, c_out, stride) if needs_proj else None
         self.act = nn.ReLU(inplace=True)
 
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.act(self.norm1(x))
+    def forward(self, x: Tensor) -> Tensor:  # relu(norm(.)) fused on the CPU (fused.py)
+        out = norm_relu(x, self.norm1, self.act)
         skip = self.shortcut(out) if self.shortcut is not None else x
         out = self.conv1(out)
-        out = self.conv2(self.act(self.norm2(out)))
+        out = self.conv2(norm_relu(out, self.norm2, self.act))
         return out + skip
 
 
@@ -83,11 +83,12 @@ class SeparableResNet(nn.Module):
                 c_in = c_out
         self.blocks = nn.Sequential(*blocks)
         self.final_norm = nn.BatchNorm2d(c_in)
+        self.final_act = nn.ReLU(inplace=True)
         self.head = nn.Linear(c_in, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) in [0, 1] -> (B, num_classes)
         x = self.blocks(self.stem(self.normalize(x)))
-        x = nn.functional.relu(self.final_norm(x))
+        x = norm_relu(x, self.final_norm, self.final_act)
         return self.head(x.mean(dim=(2, 3)))
 
 

@@ -443,6 +443,84 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> gelu_bn_backward(
   return {dy.permute({0, 3, 1, 2}), dgamma.to(at::kFloat), dbeta.to(at::kFloat)};
 }
 
+// ---- BatchNorm (training mode) then ReLU, fused: the separable ResNet's pre-activations ------
+// PyTorch runs BatchNorm's statistics, its normalisation, ReLU and their backward passes as
+// separate sweeps; here two sweeps forward (statistics; normalise and clamp) and two backward
+// (sums; gradient). The backward recomputes ReLU's mask from x with the forward's own per-channel
+// scale and shift (bn_affine, the same float operations), so it is the forward's mask exactly.
+
+inline vf bn_affine(vf x, vf scale, vf shift) { return x * scale + shift; }
+
+// returns (relu(BN(x)), mean, biased var, scale, shift) with batch statistics; scale and shift
+// (gamma / sqrt(var + eps), beta - mean * scale, as float) are what the backward needs
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> bn_relu_forward(
+    const at::Tensor& x_in, const at::Tensor& gamma, const at::Tensor& beta, double eps) {
+  check_norm(x_in, gamma);
+  auto x = nhwc(x_in);
+  int64_t C = x.size(3), M = x.numel() / C;
+  const float* xs = x.data_ptr<float>();
+  auto [s, q] = channel_sums(M, C, x, [&](int64_t r, int64_t c0, vf& u, vf& v) {
+    vf a = load(xs + r * C + c0);
+    u = a;
+    v = a * a;
+  });
+  auto mean = s / M;
+  auto var = (q / M - mean * mean).clamp_min(0);
+  auto scale = (gamma.to(at::kDouble) / (var + eps).sqrt()).to(at::kFloat).contiguous();
+  auto shift = (beta.to(at::kDouble) - mean * scale.to(at::kDouble)).to(at::kFloat).contiguous();
+  auto out = at::empty_like(x);
+  const float* sc = scale.data_ptr<float>();
+  const float* sh = shift.data_ptr<float>();
+  float* os = out.data_ptr<float>();
+  at::parallel_for(0, M, 256, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t c0 = 0; c0 < C; c0 += VL) {
+        vf z = bn_affine(load(xs + r * C + c0), load(sc + c0), load(sh + c0));
+        store(os + r * C + c0, z > splat(0.f) ? z : splat(0.f));
+      }
+  });
+  return {out.permute({0, 3, 1, 2}), mean.to(at::kFloat), var.to(at::kFloat), scale, shift};
+}
+
+// gradients of relu(BN(x)) with batch statistics: (dx, dgamma, dbeta)
+std::tuple<at::Tensor, at::Tensor, at::Tensor> bn_relu_backward(
+    const at::Tensor& g_in, const at::Tensor& x_in, const at::Tensor& mean, const at::Tensor& var,
+    const at::Tensor& scale, const at::Tensor& shift, const at::Tensor& gamma, double eps) {
+  check_norm(x_in, gamma);
+  auto x = nhwc(x_in), g = nhwc(g_in);
+  int64_t C = x.size(3), M = x.numel() / C;
+  const float *xs = x.data_ptr<float>(), *gs = g.data_ptr<float>();
+  const float *sc = scale.data_ptr<float>(), *sh = shift.data_ptr<float>();
+  auto masked = [&](int64_t r, int64_t c0, vf xv) {  // g where the forward's output was > 0
+    vf z = bn_affine(xv, load(sc + c0), load(sh + c0));
+    return z > splat(0.f) ? load(gs + r * C + c0) : splat(0.f);
+  };
+  auto [sg, sgx] = channel_sums(M, C, x, [&](int64_t r, int64_t c0, vf& u, vf& v) {
+    vf xv = load(xs + r * C + c0), gz = masked(r, c0, xv);
+    u = gz;
+    v = gz * xv;
+  });
+  auto m = mean.to(at::kDouble), invstd = 1.0 / (var.to(at::kDouble) + eps).sqrt();
+  auto dbeta = sg;
+  auto dgamma = invstd * (sgx - m * sg);  // sum of gz * xhat
+  auto k1 = gamma.to(at::kDouble) * invstd;
+  auto k2 = (-k1 * invstd * dgamma / M).to(at::kFloat).contiguous();
+  auto k3 = (k1 * (m * invstd * dgamma - dbeta) / M).to(at::kFloat).contiguous();
+  auto k1f = k1.to(at::kFloat).contiguous();
+  auto dx = at::empty_like(x);
+  const float *a1 = k1f.data_ptr<float>(), *a2 = k2.data_ptr<float>(), *a3 = k3.data_ptr<float>();
+  float* ds = dx.data_ptr<float>();
+  at::parallel_for(0, M, 256, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t c0 = 0; c0 < C; c0 += VL) {
+        vf xv = load(xs + r * C + c0);
+        store(ds + r * C + c0, load(a1 + c0) * masked(r, c0, xv) + load(a2 + c0) * xv +
+                                   load(a3 + c0));
+      }
+  });
+  return {dx.permute({0, 3, 1, 2}), dgamma.to(at::kFloat), dbeta.to(at::kFloat)};
+}
+
 }  // namespace
 
 TORCH_LIBRARY(spatialmix_native, m) {
@@ -453,6 +531,10 @@ TORCH_LIBRARY(spatialmix_native, m) {
         " -> (Tensor, Tensor, Tensor, Tensor)");
   m.def("gelu_bn_backward(Tensor g, Tensor y, Tensor act, Tensor mean, Tensor var, Tensor gamma,"
         " float eps) -> (Tensor, Tensor, Tensor)");
+  m.def("bn_relu_forward(Tensor x, Tensor gamma, Tensor beta, float eps)"
+        " -> (Tensor, Tensor, Tensor, Tensor, Tensor)");
+  m.def("bn_relu_backward(Tensor g, Tensor x, Tensor mean, Tensor var, Tensor scale,"
+        " Tensor shift, Tensor gamma, float eps) -> (Tensor, Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(spatialmix_native, CPU, m) {
@@ -461,4 +543,6 @@ TORCH_LIBRARY_IMPL(spatialmix_native, CPU, m) {
   m.impl("dw_weight_grad", &dw_weight_grad);
   m.impl("gelu_bn_forward", &gelu_bn_forward);
   m.impl("gelu_bn_backward", &gelu_bn_backward);
+  m.impl("bn_relu_forward", &bn_relu_forward);
+  m.impl("bn_relu_backward", &bn_relu_backward);
 }
