@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -206,8 +207,8 @@ def _train_claimed(
     cfg: RunConfig, commit: bool, device: torch.device, say: Callable[[str], None]
 ) -> int:
     """Train and commit one run unless another worker holds it or has stored it meanwhile;
-    return 1 if it landed here, else 0. Under torchrun every rank claims on its own file lock,
-    so only rank 0 claims: the others follow its plan."""
+    return 1 if it landed here, else 0. Under torchrun rank 0 alone claims, and every rank
+    follows its decision."""
     with claim(record_path(cfg)[0]) if distributed.is_main() else _held() as mine:
         if not distributed.broadcast(mine and lookup(cfg) is None):
             return 0
@@ -216,17 +217,16 @@ def _train_claimed(
         record = run(cfg, device=device, progress=False)
         minutes = (time.monotonic() - t0) / 60
         cpu, threads = record.provenance.get("cpu"), record.provenance.get("threads")
-        say(f"  landed {record.key} in {minutes:.0f} min ({cpu}, {threads} "
-            f"thread{'s' * (threads != 1)}): "
+        where = f"{cpu}, {threads} thread{'s' * (threads != 1)}"
+        say(f"  landed {record.key} in {minutes:.0f} min ({where}): "
             f"{ {k: round(v, 4) for k, v in record.clean.items()} }")  # fmt: skip
         if commit:
-            commit_record(cfg, f"Record: {describe(cfg)} ({minutes:.0f} min, {cpu}, "
-                               f"{threads} thread{'s' * (threads != 1)})")  # fmt: skip
+            commit_record(cfg, f"Record: {describe(cfg)} ({minutes:.0f} min, {where})")
         return 1
 
 
 @contextlib.contextmanager
-def _held() -> Iterator[bool]:
+def _held() -> Iterator[bool]:  # a claim that always holds: torchrun's ranks other than 0
     yield True
 
 
@@ -240,7 +240,19 @@ def run_workers(argv: list[str], workers: int) -> int:
     procs = [subprocess.Popen([sys.executable, "-m", "spatialmix.queue", *argv,
                                "--worker-name", f"w{i}"], env=env)  # fmt: skip
              for i in range(workers)]  # fmt: skip
-    return max(p.wait() for p in procs)
+
+    def stop(signum: int, _frame: object) -> None:  # stopping the queue stops its workers
+        for proc in procs:
+            proc.terminate()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return max(p.wait() for p in procs)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
 
 
 def main(argv: list[str] | None = None) -> int:
