@@ -99,6 +99,8 @@ def test_norm_relu_matches_pytorch(shape, threads):
 def test_norm_relu_runs_the_modules_where_it_does_not_fuse():
     x = torch.randn(2, 16, 4, 4)
     assert torch.equal(fused.norm_relu(x, nn.Identity(), nn.Identity()), x)  # convs_only
+    assert torch.equal(fused.norm_relu(x, nn.Identity(), nn.ReLU()), F.relu(x))
+    assert torch.equal(fused.gelu_norm(x, nn.GELU(), nn.Identity(), x), x + F.gelu(x))
     bn = _norm(16).eval()
     assert torch.equal(fused.norm_relu(x, bn, nn.ReLU()), F.relu(copy.deepcopy(bn)(x)))
     bn12 = _norm(12)

@@ -57,8 +57,9 @@ class _NormRelu(torch.autograd.Function):
         return dx, dgamma, dbeta, None
 
 
-def _norm_fusable(y: Tensor, norm: nn.BatchNorm2d) -> bool:
-    return (norm.training and norm.track_running_stats and norm.affine
+def _norm_fusable(y: Tensor, norm: nn.Module) -> bool:
+    return (isinstance(norm, nn.BatchNorm2d) and norm.training and norm.track_running_stats
+            and norm.affine
             and norm.momentum is not None and norm.running_mean is not None
             and y.device.type == "cpu" and y.dtype == torch.float32 and y.shape[1] % 16 == 0
             and y.numel() > y.shape[1]  # one value per channel: nn.BatchNorm2d's error
@@ -82,18 +83,17 @@ def norm_relu(x: Tensor, norm: nn.Module, act: nn.Module) -> Tensor:
     """act(norm(x)), fused on the CPU in training mode where norm is a BatchNorm2d and act a
     ReLU (see the module's docstring); anything else (e.g. either replaced by nn.Identity, as
     perf.reference.convs_only does) runs the modules as they are."""
-    if not (isinstance(norm, nn.BatchNorm2d) and isinstance(act, nn.ReLU)
-            and _norm_fusable(x, norm)):  # fmt: skip
+    if not (isinstance(act, nn.ReLU) and _norm_fusable(x, norm)):
         return act(norm(x))
     out, mean, var = _NormRelu.apply(x, norm.weight, norm.bias, norm.eps)
     _track(norm, mean, var, x.numel() // x.shape[1])
     return out
 
 
-def gelu_norm(
-    y: Tensor, act: nn.Module, norm: nn.BatchNorm2d, residual: Tensor | None = None
-) -> Tensor:
-    """residual + norm(act(y)), fused on the CPU in training mode where act is exact GELU."""
+def gelu_norm(y: Tensor, act: nn.Module, norm: nn.Module, residual: Tensor | None = None) -> Tensor:
+    """residual + norm(act(y)), fused on the CPU in training mode where act is exact GELU and
+    norm a BatchNorm2d; anything else (e.g. norm replaced by nn.Identity, as
+    perf.reference.convs_only does) runs the modules as they are."""
     if not fusable(y, act, norm):
         out = norm(act(y))
         return out if residual is None else residual + out

@@ -151,7 +151,8 @@ def cost(grid: list[RunConfig]) -> str:
         if record is None or "train_seconds" not in record.provenance:
             continue
         seconds.setdefault(_twin(cfg), []).append(record.provenance["train_seconds"])
-        where.add(f"{record.provenance.get('cpu')}, {record.provenance.get('threads')} threads")
+        threads = record.provenance.get("threads")
+        where.add(f"{record.provenance.get('cpu')}, {threads} thread{'s' * (threads != 1)}")
     spent = sum(sum(v) for v in seconds.values()) / 3600
     known = [cfg for cfg in missing if _twin(cfg) in seconds]
     left = sum(sum(seconds[_twin(c)]) / len(seconds[_twin(c)]) for c in known) / 3600
