@@ -233,7 +233,7 @@ def test_the_timed_pointwise_calls_compute_the_1x1_convs_three_functions():
 def _bound_record(regime: str, depth: int) -> dict:
     """One mixer row: depthwise ops of 1 GFLOP each, 1×1 ops of 2 GFLOP at 50 (conv) or 100
     (matmul) GFLOP/s, a 200 GFLOP/s peak, batch 10."""
-    dw = [{"layer": "dw", "op": op, "gflop": 1.0} for op in OPS]
+    dw = [{"layer": "dw", "op": op, "gflop": 1.0, "ours": 100.0} for op in OPS]
     pw = [{"layer": "pw", "op": op, "gflop": 2.0, "conv": 50.0, "conv_iqr": [45.0, 55.0],
            "matmul": 100.0, "matmul_iqr": [90.0, 110.0], "best": 100.0} for op in OPS]  # fmt: skip
     row = {"model": "ConvMixer-8/2", "regime": regime, "allocator": "keep", "ours": 1.0,
@@ -255,6 +255,8 @@ def test_the_bound_counts_only_the_ops_a_regime_needs(regime, dw_calls, pw_calls
     assert b["bound"] == pytest.approx(10 / (dw_calls / 200 + pw_calls * 2 / 100))
     assert b["share"] == pytest.approx(b["bound"] / 1000)
     assert b["ratio"] == pytest.approx(b["bound"] / 100)
+    assert b["convs"] == pytest.approx(10 / (dw_calls / 100 + pw_calls * 2 / 100))
+    assert b["convs_share"] == pytest.approx(b["convs"] / 1000)
     text = report_flops.pointwise_ops_text(_bound_record(regime, 2))
     assert "out of reach" in text and "not excluded" not in text  # 69-100 img/s vs 500 and 250
 
