@@ -15,7 +15,7 @@ from spatialmix.chapters import chapter_timing, parameters
 from spatialmix.layers import SeparableConv2d, SpatialConv
 from spatialmix.perf import flops as report_flops
 from spatialmix.perf import report, suite
-from spatialmix.perf.ops import KERNELS, OPS, op_calls
+from spatialmix.perf.ops import KERNELS, OPS, POINTWISE, op_calls, pointwise_calls
 from spatialmix.perf.reference import (
     UNSHUFFLE,
     family,
@@ -81,6 +81,18 @@ def test_benchmark_runs_tiny_and_writes_a_record(tmp_path, capsys, monkeypatch):
                 assert 0 < slow <= r[kernel] <= fast
             assert r["ratio"] == pytest.approx(r["ours"] / r["pytorch"])
     assert "GFLOP/s" in report_flops.depthwise_ops_text(result)
+    assert [(r["layer"].split()[0], r["op"]) for r in result["pointwise_ops"]] == [
+        (layer, op) for layer in ("ConvMixer-8", "un-shuffler-4") for op in OPS
+    ]
+    for r in result["pointwise_ops"]:
+        assert r["gflop"] == 2 * math.prod(r["shape"]) * r["shape"][1] / 1e9
+        assert r["best"] == max(r[path] for path in POINTWISE)
+    assert {v["depth"] for v in result["mixer_layers"].values()} == {4, 1}
+    if depthwise.load():
+        bounds = report_flops.bound_rows(result)
+        assert len(bounds) == 2 * len(REGIMES)  # both mixers, in the judged allocator state
+        assert all(b["bound"] > 0 for b in bounds)
+        assert "bound img/s" in report_flops.pointwise_ops_text(result)
     assert report_flops.REFRESH not in report_flops.steps_text(result)
     assert suite.main(["--markdown", str(out)]) == 0
     table = capsys.readouterr().out
@@ -203,6 +215,52 @@ def test_the_timed_ops_compute_the_same_three_functions():
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
+def test_the_timed_pointwise_calls_compute_the_1x1_convs_three_functions():
+    """Conv and matmul of the 1×1 per-op table agree: the matmul's outputs are the conv's in the
+    (N·H·W, C) view; the weight gradient is the (C, C) matrix of the conv's."""
+    torch.manual_seed(0)
+    x, g = (torch.randn(2, 6, 3, 5).contiguous(memory_format=torch.channels_last)
+            for _ in range(2))  # fmt: skip
+    calls = pointwise_calls(x, torch.randn(6, 6, 1, 1), g)
+    conv = [calls[op, "conv"]() for op in OPS]
+    conv[1], conv[2] = conv[1][0], conv[2][1].view(6, 6)
+    for i in (0, 1):
+        conv[i] = conv[i].permute(0, 2, 3, 1).reshape(-1, 6)
+    for a, b in zip(conv, [calls[op, "matmul"]() for op in OPS], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def _bound_record(regime: str, depth: int) -> dict:
+    """One mixer row: depthwise ops of 1 GFLOP each, 1×1 ops of 2 GFLOP at 50 (conv) or 100
+    (matmul) GFLOP/s, a 200 GFLOP/s peak, batch 10."""
+    dw = [{"layer": "dw", "op": op, "gflop": 1.0, "ours": 100.0} for op in OPS]
+    pw = [{"layer": "pw", "op": op, "gflop": 2.0, "conv": 50.0, "conv_iqr": [45.0, 55.0],
+           "matmul": 100.0, "matmul_iqr": [90.0, 110.0], "best": 100.0} for op in OPS]  # fmt: skip
+    row = {"model": "ConvMixer-8/2", "regime": regime, "allocator": "keep", "ours": 1.0,
+           "reference": 100.0, "ceiling": 1000.0}  # fmt: skip
+    return {"rows": [row], "batch": 10, "peak_gflops": {"matmul": 200.0, "conv": 150.0},
+            "depthwise_ops": dw, "pointwise_ops": pw,
+            "mixer_layers": {"ConvMixer-8/2": {"depth": depth, "depthwise": "dw",
+                                               "pointwise": "pw"}}}  # fmt: skip
+
+
+@pytest.mark.parametrize(("regime", "dw_calls", "pw_calls"),
+                         [("full", 5, 6), ("chans", 3, 5), ("space", 5, 4)])  # fmt: skip
+def test_the_bound_counts_only_the_ops_a_regime_needs(regime, dw_calls, pw_calls):
+    """Depth 2: forward twice; the first depthwise layer's input gradient never (only the stem
+    is upstream), nor the first 1×1's in chans; weight gradients of what the regime trains."""
+    (b,) = report_flops.bound_rows(_bound_record(regime, 2))
+    assert b["depthwise_ms"] == pytest.approx(1000 * dw_calls * 1.0 / 200)
+    assert b["pointwise_ms"] == pytest.approx(1000 * pw_calls * 2.0 / 100)
+    assert b["bound"] == pytest.approx(10 / (dw_calls / 200 + pw_calls * 2 / 100))
+    assert b["share"] == pytest.approx(b["bound"] / 1000)
+    assert b["ratio"] == pytest.approx(b["bound"] / 100)
+    assert b["convs"] == pytest.approx(10 / (dw_calls / 100 + pw_calls * 2 / 100))
+    assert b["convs_share"] == pytest.approx(b["convs"] / 1000)
+    text = report_flops.pointwise_ops_text(_bound_record(regime, 2))
+    assert "out of reach" in text and "not excluded" not in text  # 69-100 img/s vs 500 and 250
+
+
 def test_a_new_record_keeps_the_previous_one_as_history(tmp_path, monkeypatch):
     monkeypatch.setenv("SPATIALMIX_RESULTS", str(tmp_path))
 
@@ -293,8 +351,11 @@ def test_a_record_that_predates_the_new_keys_says_so_and_how_to_refresh_it():
     old = {**record, "rows": [{k: v for k, v in r.items() if k not in
                                ("reference_flops", "depthwise")} for r in record["rows"]
                               if family(r["model"]) != "unshuffle"]}  # fmt: skip
-    old.pop("depthwise_ops", None)
+    for key in ("depthwise_ops", "pointwise_ops", "mixer_layers"):
+        old.pop(key, None)
+    assert report_flops.bound_rows(old) == []
     for text in (report_flops.depthwise_ops_text(old), report_flops.steps_text(old),
+                 report_flops.pointwise_ops_text(old),
                  report.targets_text(old, [], ["04"])):  # fmt: skip
         assert "predates" in text and report_flops.REFRESH in text
     judged = report_flops.share_target_rows(old)

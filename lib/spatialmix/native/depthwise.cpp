@@ -406,6 +406,24 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> gelu_bn_forward(
           var.to(at::kFloat)};
 }
 
+// BatchNorm's backward with batch statistics, from the two channel sums of the gradient g that
+// reaches the normalised output: sg = sum of g, sgx = sum of g * input. Gives dgamma, dbeta and
+// per-channel k1, k2, k3 (float) with d input = k1 * g + k2 * input + k3.
+struct BnGrad {
+  at::Tensor dgamma, dbeta, k1, k2, k3;
+};
+
+BnGrad bn_grad(const at::Tensor& sg, const at::Tensor& sgx, const at::Tensor& mean,
+               const at::Tensor& var, const at::Tensor& gamma, double eps, int64_t M) {
+  auto m = mean.to(at::kDouble), invstd = 1.0 / (var.to(at::kDouble) + eps).sqrt();
+  auto dbeta = sg;
+  auto dgamma = invstd * (sgx - m * sg);  // sum of g * xhat
+  auto k1 = gamma.to(at::kDouble) * invstd;
+  auto k2 = (-k1 * invstd * dgamma / M).to(at::kFloat).contiguous();
+  auto k3 = (k1 * (m * invstd * dgamma - dbeta) / M).to(at::kFloat).contiguous();
+  return {dgamma.to(at::kFloat), dbeta.to(at::kFloat), k1.to(at::kFloat).contiguous(), k2, k3};
+}
+
 // gradients of BN(gelu(y)) with batch statistics: (dy, dgamma, dbeta)
 std::tuple<at::Tensor, at::Tensor, at::Tensor> gelu_bn_backward(
     const at::Tensor& g_in, const at::Tensor& y_in, const at::Tensor& act_in,
@@ -421,15 +439,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> gelu_bn_backward(
     u = gv;
     v = gv * load(as + r * C + c0);
   });
-  auto m = mean.to(at::kDouble), invstd = 1.0 / (var.to(at::kDouble) + eps).sqrt();
-  auto dbeta = sg;
-  auto dgamma = invstd * (sga - m * sg);  // sum of g * xhat
-  auto k1 = gamma.to(at::kDouble) * invstd;
-  auto k2 = (-k1 * invstd * dgamma / M).to(at::kFloat).contiguous();
-  auto k3 = (k1 * (m * invstd * dgamma - dbeta) / M).to(at::kFloat).contiguous();
-  auto k1f = k1.to(at::kFloat).contiguous();
+  auto bn = bn_grad(sg, sga, mean, var, gamma, eps, M);
   auto dy = at::empty_like(y);
-  const float *a1 = k1f.data_ptr<float>(), *a2 = k2.data_ptr<float>(), *a3 = k3.data_ptr<float>();
+  const float *a1 = bn.k1.data_ptr<float>(), *a2 = bn.k2.data_ptr<float>(),
+              *a3 = bn.k3.data_ptr<float>();
   float* ds = dy.data_ptr<float>();
   at::parallel_for(0, M, 256, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
@@ -440,7 +453,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> gelu_bn_backward(
         store(ds + r * C + c0, d * da);
       }
   });
-  return {dy.permute({0, 3, 1, 2}), dgamma.to(at::kFloat), dbeta.to(at::kFloat)};
+  return {dy.permute({0, 3, 1, 2}), bn.dgamma, bn.dbeta};
 }
 
 // ---- BatchNorm (training mode) then ReLU, fused: the separable ResNet's pre-activations ------
@@ -500,15 +513,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> bn_relu_backward(
     u = gz;
     v = gz * xv;
   });
-  auto m = mean.to(at::kDouble), invstd = 1.0 / (var.to(at::kDouble) + eps).sqrt();
-  auto dbeta = sg;
-  auto dgamma = invstd * (sgx - m * sg);  // sum of gz * xhat
-  auto k1 = gamma.to(at::kDouble) * invstd;
-  auto k2 = (-k1 * invstd * dgamma / M).to(at::kFloat).contiguous();
-  auto k3 = (k1 * (m * invstd * dgamma - dbeta) / M).to(at::kFloat).contiguous();
-  auto k1f = k1.to(at::kFloat).contiguous();
+  auto bn = bn_grad(sg, sgx, mean, var, gamma, eps, M);
   auto dx = at::empty_like(x);
-  const float *a1 = k1f.data_ptr<float>(), *a2 = k2.data_ptr<float>(), *a3 = k3.data_ptr<float>();
+  const float *a1 = bn.k1.data_ptr<float>(), *a2 = bn.k2.data_ptr<float>(),
+              *a3 = bn.k3.data_ptr<float>();
   float* ds = dx.data_ptr<float>();
   at::parallel_for(0, M, 256, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
@@ -518,7 +526,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> bn_relu_backward(
                                    load(a3 + c0));
       }
   });
-  return {dx.permute({0, 3, 1, 2}), dgamma.to(at::kFloat), dbeta.to(at::kFloat)};
+  return {dx.permute({0, 3, 1, 2}), bn.dgamma, bn.dbeta};
 }
 
 }  // namespace

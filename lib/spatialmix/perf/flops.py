@@ -150,3 +150,106 @@ def share_target_rows(result: dict) -> list[dict]:
                 else NOT_IN_RECORD,
                 "met": min(r["share"] for r in sep) >= bound if sep else None})  # fmt: skip
     return out
+
+
+def _op_counts(regime: str, depth: int) -> dict[tuple[str, str], int]:
+    """How many calls of each (conv, op) a mixer step of `depth` layers needs at the least.
+
+    Forward every layer; the weight gradient of what the regime trains (chans: the 1×1 convs,
+    space: the depthwise ones); the input gradient wherever something trained lies upstream,
+    counted generously: never for the first depthwise layer (only the stem is upstream of it),
+    and in chans never for the first 1×1 either (only frozen convs are upstream).
+    """
+    dw_wgrad, pw_wgrad = regime in ("full", "space"), regime in ("full", "chans")
+    return {("depthwise", "forward"): depth, ("depthwise", "input grad"): depth - 1,
+            ("depthwise", "weight grad"): depth * dw_wgrad,
+            ("pointwise", "forward"): depth,
+            ("pointwise", "input grad"): depth - (regime == "chans"),
+            ("pointwise", "weight grad"): depth * pw_wgrad}  # fmt: skip
+
+
+def bound_rows(result: dict) -> list[dict]:
+    """The most a mixer's step could reach with the 1×1 convs this machine runs.
+
+    Per mixer row in the judged state: its 1×1 convs' ops at the best rate the record measured
+    for each (pointwise_ops: conv or matmul), its depthwise ops' FLOPs at the practical peak, and
+    nothing else taking time (no stem, head, BatchNorm, GELU, optimizer or memory traffic):
+    "bound" img/s, "share" of the row's ceiling, "ratio" to the reference. The op counts are
+    the fewest a step needs (_op_counts), so the bound is an upper bound on any step that keeps
+    these 1×1 products. "convs" (img/s) and "convs_share": the same with the depthwise ops at
+    the rate our kernel ran them, what the convolutions as they are leave for everything else.
+    [] where the record predates pointwise_ops.
+    """
+    if "pointwise_ops" not in result:
+        return []
+    peak, batch = practical_peak(result), result["batch"]
+    ops = {("depthwise", r["layer"], r["op"]): r for r in result["depthwise_ops"]}
+    ops |= {("pointwise", r["layer"], r["op"]): r for r in result["pointwise_ops"]}
+    out = []
+    for r in _judged(result)[1]:
+        layers = result["mixer_layers"].get(r["model"])
+        if layers is None:
+            continue
+        seconds = {"depthwise": 0.0, "pointwise": 0.0, "ours": 0.0}
+        for (conv, op), n in _op_counts(r["regime"], layers["depth"]).items():
+            o = ops[conv, layers[conv], op]
+            seconds[conv] += n * o["gflop"] / (peak if conv == "depthwise" else o["best"])
+            if conv == "depthwise":  # ... and at the rate our kernel ran it
+                seconds["ours"] += n * o["gflop"] / o["ours"]
+        bound = batch / (seconds["depthwise"] + seconds["pointwise"])
+        convs = batch / (seconds["ours"] + seconds["pointwise"])
+        out.append({"model": r["model"], "family": family(r["model"]), "regime": r["regime"],
+                    "ours": r["ours"], "ceiling": r["ceiling"], "reference": r["reference"],
+                    "pointwise_ms": 1000 * seconds["pointwise"],
+                    "depthwise_ms": 1000 * seconds["depthwise"], "bound": bound,
+                    "share": bound / r["ceiling"], "ratio": bound / r["reference"],
+                    "convs": convs, "convs_share": convs / r["ceiling"]})  # fmt: skip
+    return out
+
+
+def pointwise_ops_text(result: dict) -> str:
+    """The 1×1 convs' ops by themselves (ops.time_pointwise_ops), and the bound they set on every
+    mixer step (bound_rows), judged against the share and ratio targets."""
+    if "pointwise_ops" not in result:
+        return predates(result, "the 1×1 convolutions' per-op table and the bound they set")
+    peak = practical_peak(result)
+
+    def gflops(r: dict, path: str) -> str:
+        lo, hi = r[f"{path}_iqr"]
+        return f"{r[path]:.0f} ({lo:.0f}–{hi:.0f}, {r[path] / peak:.0%})"
+
+    body = [[r["layer"], r["op"], f"{r['gflop']:.3g}", gflops(r, "conv"), gflops(r, "matmul")]
+            for r in result["pointwise_ops"]]  # fmt: skip
+    head = ["layer", "op", "GFLOP per call", "conv GFLOP/s (of peak)", "matmul GFLOP/s (of peak)"]
+    lines = [table(head, body), ""]
+    share, ratio = (SHARE_TARGETS[k] for k in ("mixer_roofline_share", "mixer_native_ratio"))
+    rows = bound_rows(result)
+    body = [[r["model"], r["regime"], f"{r['ours']:.0f}", f"{r['pointwise_ms']:.0f}",
+             f"{r['depthwise_ms']:.0f}", f"{r['bound']:.0f} ({r['share']:.0%})",
+             f"{r['ratio']:.1f}×", f"{r['convs']:.0f} ({r['convs_share']:.0%})"]
+            for r in rows]  # fmt: skip
+    head = ["model", "regime", "ours img/s", "1×1 ms", "depthwise ms at the peak",
+            "bound img/s (of roofline)", "bound / reference",
+            "convs as measured img/s (of roofline)"]  # fmt: skip
+    lines.append(table(head, body))
+    for fam in dict.fromkeys(r["family"] for r in rows):
+        mine = [r for r in rows if r["family"] == fam]
+        verdicts = []
+        for what, key, bound in (("of its roofline", "share", share),
+                                 ("the reference", "ratio", ratio)):  # fmt: skip
+            low = min(mine, key=lambda r: r[key])
+            value = f"{low[key]:.0%}" if key == "share" else f"{low[key]:.1f}×"
+            target = f"{bound:.0%}" if key == "share" else f"{bound}×"
+            verdicts.append(
+                f"at most {value} {what} in {low['regime']} (target {target}: "
+                f"{'out of reach' if low[key] < bound else 'not excluded'})"
+            )
+        low = min(mine, key=lambda r: r["convs_share"])
+        lines.append(f"{mine[0]['model'].split(' ')[0]}: with nothing but its 1×1 convs at the "
+                     f"best rate measured here and its depthwise FLOPs at the peak, a step "
+                     f"reaches {'; '.join(verdicts)}. With the depthwise ops at our kernel's "
+                     f"measured rate instead, the convolutions alone allow at most "
+                     f"{low['convs_share']:.0%} of the roofline ({low['regime']})")  # fmt: skip
+    lines.append(f"1×1 GFLOP/s at the median call (interquartile range; share of the record's "
+                 f"practical peak, {peak:.0f} GFLOP/s)")  # fmt: skip
+    return "\n".join(lines)

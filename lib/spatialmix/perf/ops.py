@@ -1,10 +1,16 @@
-"""The depthwise convolution by itself: forward, input and weight gradient, ours vs PyTorch's.
+"""The convolutions of a mixer layer by themselves: forward, input and weight gradient.
+
+The depthwise convolution, ours vs PyTorch's (time_depthwise_ops), and the 1×1 convolution
+after it as the models run it vs as a plain matrix product on MKL (time_pointwise_ops).
 
 Ours are the native ops (depthwise.py); PyTorch's are F.conv2d(..., groups=C) on channels-last
 input padded "same" beforehand (the pad is not timed) and aten.convolution_backward asked for one
 gradient at a time, which is what autograd calls in a training step. The six calls of a layer
 shape take turns in one process (timing.interleaved_throughput with a batch of one: calls per
 second); GFLOP/s counts 2·N·C·H·W·k² per call, the same for every op and both kernels.
+The 1×1 convolution's ops count 2·N·H·W·C² each: "conv" is F.conv2d on channels-last input and
+aten.convolution_backward (oneDNN, what a training step calls), "matmul" the same products on
+the (N·H·W, C) view (MKL's GEMM: x Wᵀ, g W, gᵀ x).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from .timing import interleaved_throughput
 
 OPS = ("forward", "input grad", "weight grad")
 KERNELS = ("ours", "pytorch")
+POINTWISE = ("conv", "matmul")
 
 
 def op_calls(x: Tensor, w: Tensor, g: Tensor) -> dict[tuple[str, str], Callable[[], object]]:
@@ -78,5 +85,62 @@ def time_depthwise_ops(shapes: dict[str, tuple[int, int, int, int, int]], steps:
                 row[kernel] = gflop * t["img_per_s"]
                 row[f"{kernel}_iqr"] = [gflop * v for v in t["iqr"]]
             row["ratio"] = row["ours"] / row["pytorch"]
+            rows.append(row)
+    return rows
+
+
+def pointwise_calls(x: Tensor, w: Tensor, g: Tensor) -> dict[tuple[str, str], Callable[[], object]]:
+    """The six calls of one 1×1 layer: {(op, path): call} for OPS × POINTWISE.
+
+    x and g: (N, C, H, W) channels-last, the input and the output's gradient; w: (C, C, 1, 1).
+    """
+    c = w.shape[0]
+    xm, gm, wm = (
+        x.permute(0, 2, 3, 1).reshape(-1, c),
+        g.permute(0, 2, 3, 1).reshape(-1, c),
+        w.view(c, c),
+    )
+
+    def backward(mask: list[bool]) -> Callable[[], object]:
+        return lambda: torch.ops.aten.convolution_backward(
+            g, x, w, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1, mask
+        )
+
+    return {
+        ("forward", "conv"): lambda: F.conv2d(x, w),
+        ("forward", "matmul"): lambda: xm @ wm.t(),
+        ("input grad", "conv"): backward([True, False, False]),
+        ("input grad", "matmul"): lambda: gm @ wm,
+        ("weight grad", "conv"): backward([False, True, False]),
+        ("weight grad", "matmul"): lambda: gm.t() @ xm,
+    }
+
+
+def time_pointwise_ops(shapes: dict[str, tuple[int, int, int, int]], steps: int,
+                       rounds: int) -> list[dict]:  # fmt: skip
+    """Time every op of every 1×1 layer shape {name: (N, C, H, W)}, conv and matmul in turns.
+
+    Returns one row per shape and op: {"layer", "shape", "op", "gflop", "conv", "conv_iqr",
+    "matmul", "matmul_iqr", "best", "allocator"}, GFLOP/s at the median call and its
+    interquartile range ([slow, fast]); best = the faster of the two.
+    """
+    rows = []
+    for name, (n, c, h, w_) in shapes.items():
+        gen = torch.Generator().manual_seed(0)
+        x, g = (torch.randn(n, c, h, w_, generator=gen) for _ in range(2))
+        x, g = (t.contiguous(memory_format=torch.channels_last) for t in (x, g))
+        w = torch.randn(c, c, 1, 1, generator=gen) / c**0.5
+        calls = pointwise_calls(x, w, g)
+        timed = interleaved_throughput({f"{op}|{path}": call for (op, path), call
+                                        in calls.items()}, 1, steps, rounds)  # fmt: skip
+        gflop = 2 * n * h * w_ * c * c / 1e9
+        for op in OPS:
+            row = {"layer": name, "shape": [n, c, h, w_], "op": op, "gflop": gflop,
+                   "allocator": allocator()}  # fmt: skip
+            for path in POINTWISE:
+                t = timed[f"{op}|{path}"]
+                row[path] = gflop * t["img_per_s"]
+                row[f"{path}_iqr"] = [gflop * v for v in t["iqr"]]
+            row["best"] = max(row[path] for path in POINTWISE)
             rows.append(row)
     return rows

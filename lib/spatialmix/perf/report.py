@@ -94,8 +94,10 @@ def markdown_table(result: dict) -> str:
                      f"{with_iqr(r, 'reference')} | "
                      f"{with_iqr(r, 'ours')} | {r['ratio']:.1f}× | {bounds} | {how} |")  # fmt: skip
     if any(family(r["model"]) == "unshuffle" for r in result["rows"]):
-        lines += ["", "The un-shuffler's reference is the same model on PyTorch's kernels only "
-                  "(`depthwise.native_disabled`); ours runs the native ones."]  # fmt: skip
+        lines += ["", "Every reference runs on PyTorch's kernels only (no native depthwise "
+                  "conv, no fused norms; `depthwise.native_disabled` for the sep-ResNet and the "
+                  "un-shuffler); the un-shuffler's is the same model as ours, which runs the "
+                  "native ones."]  # fmt: skip
     lo = result["loader"]
     lines += ["", f"Loader + step {lo['with_loader']:.0f} img/s vs step alone "
               f"{lo['step_only']:.0f}; peak RSS of the benchmark process "

@@ -37,7 +37,7 @@ from ..store import (
     store_is_readonly,
     write_atomically,
 )
-from .ops import time_depthwise_ops
+from .ops import time_depthwise_ops, time_pointwise_ops
 from .reference import (
     UNSHUFFLE,
     UNSHUFFLE_IMAGE,
@@ -62,7 +62,8 @@ Builder = Callable[[str], nn.Module]  # a path's model in a regime
 
 
 def _torch_kernel(one_step: Callable[[], None]) -> Callable[[], None]:
-    """The step on PyTorch's kernels only (depthwise.native_disabled): a reference path."""
+    """The step on PyTorch's kernels only (depthwise.native_disabled: no native depthwise conv,
+    no fused norms): the reference path of the sep-ResNet and the un-shuffler."""
 
     def step() -> None:
         with depthwise.native_disabled():
@@ -101,7 +102,10 @@ def run_benchmark(
     Sep-ResNet rows also carry "convs_only", the measured img/s of our step with BatchNorm and
     ReLU deleted (convs_only(): a bound, not the same function), timed in the same turns.
     "depthwise_ops": the depthwise layers of ConvMixer and the un-shuffler by themselves
-    (ops.time_depthwise_ops, 3·`steps` calls per op), timed after the rows.
+    (ops.time_depthwise_ops, 3·`steps` calls per op), timed after the rows; "pointwise_ops"
+    their 1×1 layers (ops.time_pointwise_ops), and "mixer_layers" {row model: {"depth",
+    "depthwise", "pointwise"}}, which layer shapes a mixer's step repeats and how often
+    (flops.bound_rows).
     """
     x = torch.rand(batch, 3, 32, 32)
     x_last = x.contiguous(memory_format=torch.channels_last)
@@ -131,7 +135,7 @@ def run_benchmark(
         x_ours = x_last if y is None else x_ref
         out = {"reference": training_step(reference(regime), x_ref, target=y)[0],
                "ours_eager": training_step(ours(regime), x_ours, target=y)[0]}  # fmt: skip
-        if arch == "unshuffle":
+        if arch != "convmixer":  # locuslab's nn.Sequential never reaches the native kernels
             out["reference"] = _torch_kernel(out["reference"])
         if arch == "sep_resnet":
             out["convs_only"] = training_step(convs_only(ours(regime)), x_ours)[0]
@@ -163,7 +167,7 @@ def run_benchmark(
 
     def count(name: str, regime: str) -> dict[str, float]:
         arch, reference, ours, x_ref, y = models[name]
-        with depthwise.native_disabled() if arch == "unshuffle" else contextlib.nullcontext():
+        with depthwise.native_disabled() if arch != "convmixer" else contextlib.nullcontext():
             ref = step_flops(reference(regime), x_ref, y)
         return {"flops": step_flops(ours(regime), x_last if y is None else x_ref, y),
                 "reference_flops": ref}  # fmt: skip
@@ -182,8 +186,10 @@ def run_benchmark(
     end_to_end = loader_throughput(model, batch, steps)
     profiles = {}
     if profile:
+        with depthwise.native_disabled():  # the reference's BatchNorm and ReLU: PyTorch's
+            sep_reference = profile_step(sep_resnet(width, "full", "explicit"), x)
         profiles = {
-            "sep-ResNet full, reference": profile_step(sep_resnet(width, "full", "explicit"), x),
+            "sep-ResNet full, reference": sep_reference,
             "sep-ResNet full, ours": profile_step(sep_resnet(width, "full"), x_last,
                                                   compile=use_compile("sep_resnet")),
             "ConvMixer full, reference": profile_step(reference_convmixer(mixer_width, "full"), x),
@@ -199,16 +205,25 @@ def run_benchmark(
             compile=use_compile("unshuffle"), target=target)  # fmt: skip
     if keep_memory and allocator() == "default" and keep_freed_memory() == "keep":
         rows += every_row()
-    ops = time_depthwise_ops({f"ConvMixer-{mixer_width} layer (k=8, 32×32)":
-                              (batch, mixer_width, 32, 32, 8),
-                              f"un-shuffler-{unshuffle_width} layer (k={k}, {h}×{w})":
-                              (batch, unshuffle_width, h, w, k)}, 3 * steps, rounds)  # fmt: skip
+    dw = {mixer: f"ConvMixer-{mixer_width} layer (k=8, 32×32)",
+          unshuffle: f"un-shuffler-{unshuffle_width} layer (k={k}, {h}×{w})"}  # fmt: skip
+    pw = {mixer: f"ConvMixer-{mixer_width} 1×1 (32×32)",
+          unshuffle: f"un-shuffler-{unshuffle_width} 1×1 ({h}×{w})"}  # fmt: skip
+    ops = time_depthwise_ops({dw[mixer]: (batch, mixer_width, 32, 32, 8),
+                              dw[unshuffle]: (batch, unshuffle_width, h, w, k)},
+                             3 * steps, rounds)  # fmt: skip
+    pointwise = time_pointwise_ops({pw[mixer]: (batch, mixer_width, 32, 32),
+                                    pw[unshuffle]: (batch, unshuffle_width, h, w)},
+                                   3 * steps, rounds)  # fmt: skip
+    layers = {name: {"depth": depth, "depthwise": dw[name], "pointwise": pw[name]}
+              for name, depth in ((mixer, 4), (unshuffle, unshuffle_depth))}  # fmt: skip
     peaks.append(peak_gflops())
     peak = {name: max(p[name] for p in peaks) for name in peaks[0]}
     for r in rows:
         r["ceiling"] = batch * max(peak.values()) * 1e9 / r["flops"]
         r["ceiling_ratio"] = r["ceiling"] / r["reference"]
-    return {"rows": rows, "depthwise_ops": ops, "loader": {"step_only": step_only,
+    return {"rows": rows, "depthwise_ops": ops, "pointwise_ops": pointwise, "mixer_layers": layers,
+            "loader": {"step_only": step_only,
             "with_loader": end_to_end}, "batch": batch, "steps": steps, "rounds": rounds,
             "peak_gflops": peak, "profile": profiles, "peak_rss_mb": peak_rss_mb(),
             "provenance": provenance(torch.device("cpu"))}  # fmt: skip
