@@ -22,8 +22,10 @@ from spatialmix.perf.reference import (
     locuslab_convmixer,
     our_convmixer,
     reference_convmixer,
+    sep_resnet,
+    unshuffler,
 )
-from spatialmix.perf.timing import interleaved_throughput, step_flops
+from spatialmix.perf.timing import interleaved_throughput, step_flops, training_step
 from spatialmix.regimes import REGIMES
 from spatialmix.results import RecordError, read_json
 from spatialmix.scales import preset
@@ -213,6 +215,28 @@ def test_the_timed_ops_compute_the_same_three_functions():
         torch_[2] = torch_[2][1]
         for a, b in zip(ours, torch_, strict=True):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not depthwise.load(), reason="the native kernel did not build")
+@pytest.mark.parametrize("arch", ["sep_resnet", "unshuffle"])
+def test_a_reference_step_runs_on_pytorchs_kernels_only(arch):
+    """The reference paths share layers with ours, so they reached the fused norms once; ours
+    runs the native ops at these shapes (16 channels), so the check can fail."""
+    if arch == "sep_resnet":
+        ref, ours, x, y = sep_resnet(16, "full", "explicit"), sep_resnet(16, "full"), None, None
+        x = torch.rand(2, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    else:
+        ref, ours = unshuffler(16, 1, "full"), unshuffler(16, 1, "full")
+        x, y = (torch.rand(2, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+                for _ in range(2))  # fmt: skip
+
+    def native_ops(step) -> set[str]:
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            step()
+        return {e.name for e in prof.events() if "spatialmix_native" in e.name}
+
+    assert not native_ops(suite.reference_path(arch, ref, x, y))
+    assert native_ops(training_step(ours, x, target=y)[0])
 
 
 def test_the_timed_pointwise_calls_compute_the_1x1_convs_three_functions():
