@@ -128,3 +128,16 @@ def test_patch_check_sets_the_subset_beside_all_the_data_and_judges_each_p(mnist
     assert verdicts[0][1].status in claims.STATUSES
     assert verdicts[1][1].status == report.NOT_EVALUATED
     assert report.patch_check([], [], grid_df) == ("", [])
+
+
+def test_compute_text_counts_core_hours_not_summed_wall_time():
+    rows = [("a", 3600.0, 1), ("b", 3600.0, 1), ("c", 1800.0, 2)]
+    df = pd.DataFrame([{"key": k, "metric": m, "value": v if m == "train_seconds" else 0.5,
+                        "threads": t, "cpu": "Xeon", "isa": "AVX-512"}
+                       for k, v, t in rows for m in ("train_seconds", "test_psnr")])  # fmt: skip
+    text = report.compute_text(df, cores=2)
+    # two 1-thread hours side by side and a 2-thread half hour: 3 core-hours, 1.5 h on 2 cores
+    assert text.startswith("3 runs trained for 3.0 core-hours")
+    assert "threads; Xeon (AVX-512): 2 runs at 1 thread, 1 run at 2 threads)" in text
+    assert text.endswith("1.5 h on 2 cores")
+    assert report.compute_text(df[df.metric == "test_psnr"]).startswith("no stored run")

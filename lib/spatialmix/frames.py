@@ -18,6 +18,7 @@ from .evaluation import (
     Spectra,
 )
 from .models import ModelConfig
+from .provenance import isa_text
 from .records import DataSpec, Record
 from .train import TrainConfig
 
@@ -30,7 +31,7 @@ _FIELDS = [f.name for c in (DataSpec, ModelConfig, TrainConfig) for f in datacla
 
 RUN_COLUMNS = ("experiment", "key", "scale", "preset", "seed",
                *("dataset" if f == "name" else f for f in _FIELDS),
-               "device", "threads", "cpu")  # fmt: skip
+               "device", "threads", "cpu", "isa")  # fmt: skip
 
 
 METRIC_COLUMNS = ("metric", "value", "n", "eps", "eps_label", "pgd_step", "layer")
@@ -44,7 +45,8 @@ def run_columns(record: Record) -> dict:
     return {"experiment": spec.experiment, "key": spec.key, "scale": spec.scale,
             "preset": spec.preset, "seed": spec.seed, **data, **dataclasses.asdict(spec.model),
             **dataclasses.asdict(spec.train), "device": prov.get("device"),
-            "threads": prov.get("threads"), "cpu": prov.get("cpu")}  # fmt: skip
+            "threads": prov.get("threads"), "cpu": prov.get("cpu"),
+            "isa": isa_text(prov)}  # fmt: skip
 
 
 def metric_rows(record: Record) -> Iterator[dict]:

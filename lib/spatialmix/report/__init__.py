@@ -27,6 +27,7 @@ from .tables import (
     attack_groups,
     budget_table,
     budget_text,
+    compute_text,
     curve_table,
     curves,
     depth_table,
@@ -45,7 +46,8 @@ from .verdicts import NOT_EVALUATED, patch_check, verdict, verdict_summary, verd
 
 __all__ = [
     "FILL_EXCLUDED", "FORMATS", "METRIC_LABELS", "NOT_EVALUATED", "attack_groups",
-    "budget_table", "budget_text", "curve_table", "curves", "custom_shape_note", "depth_table",
+    "budget_table", "budget_text", "compute_text", "curve_table", "curves", "custom_shape_note",
+    "depth_table",
     "fill_command", "groups", "injected_parameters", "mean_sd_text", "mean_table",
     "measured_text", "missing_runs", "num", "paired_gap_text", "patch_check", "robust_gap_table",
     "robust_gap_text", "robust_gaps", "robustness_verdicts", "run_costs", "sample_size",
