@@ -367,6 +367,33 @@ std::pair<at::Tensor, at::Tensor> channel_sums(int64_t M, int64_t C, const at::T
   return {total[0], total[1]};
 }
 
+// a new (M, C) tensor like `like` with out[r, c0:c0+16] = f(r, c0), rows split among threads
+template <typename F>
+at::Tensor map_rows(int64_t M, int64_t C, const at::Tensor& like, F f) {
+  auto out = at::empty_like(like);
+  float* os = out.data_ptr<float>();
+  at::parallel_for(0, M, 256, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t c0 = 0; c0 < C; c0 += VL) store(os + r * C + c0, f(r, c0));
+  });
+  return out;
+}
+
+// BatchNorm's batch statistics from the channel sums s = sum of x and q = sum of x² over M
+// rows: mean, biased var, and the float scale and shift with BN(x) = x * scale + shift
+struct BnStats {
+  at::Tensor mean, var, scale, shift;
+};
+
+BnStats bn_stats(const at::Tensor& s, const at::Tensor& q, int64_t M, const at::Tensor& gamma,
+                 const at::Tensor& beta, double eps) {
+  auto mean = s / M;
+  auto var = (q / M - mean * mean).clamp_min(0);
+  auto scale = (gamma.to(at::kDouble) / (var + eps).sqrt()).to(at::kFloat).contiguous();
+  auto shift = (beta.to(at::kDouble) - mean * scale.to(at::kDouble)).to(at::kFloat).contiguous();
+  return {mean.to(at::kFloat), var.to(at::kFloat), scale, shift};
+}
+
 // returns (BN(gelu(y)) [+ residual], gelu(y), mean, biased var) with batch statistics
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> gelu_bn_forward(
     const at::Tensor& y_in, const at::Tensor& gamma, const at::Tensor& beta,
@@ -383,27 +410,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> gelu_bn_forward(
     u = a;
     v = a * a;
   });
-  auto mean = s / M;
-  auto var = (q / M - mean * mean).clamp_min(0);
-  auto scale = (gamma.to(at::kDouble) / (var + eps).sqrt()).to(at::kFloat).contiguous();
-  auto shift = (beta.to(at::kDouble) - mean * scale.to(at::kDouble)).to(at::kFloat).contiguous();
+  auto bn = bn_stats(s, q, M, gamma, beta, eps);
   at::Tensor res = residual.has_value() ? nhwc(*residual) : at::Tensor();
   TORCH_CHECK(!res.defined() || res.sizes() == y.sizes(), "gelu_bn: residual shape");
-  auto out = at::empty_like(y);
-  const float* sc = scale.data_ptr<float>();
-  const float* sh = shift.data_ptr<float>();
+  const float *sc = bn.scale.data_ptr<float>(), *sh = bn.shift.data_ptr<float>();
   const float* rs = res.defined() ? res.data_ptr<float>() : nullptr;
-  float* os = out.data_ptr<float>();
-  at::parallel_for(0, M, 256, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
-      for (int64_t c0 = 0; c0 < C; c0 += VL) {
-        vf o = load(as + r * C + c0) * load(sc + c0) + load(sh + c0);
-        if (rs) o += load(rs + r * C + c0);
-        store(os + r * C + c0, o);
-      }
+  auto out = map_rows(M, C, y, [&](int64_t r, int64_t c0) {
+    vf o = load(as + r * C + c0) * load(sc + c0) + load(sh + c0);
+    return rs ? o + load(rs + r * C + c0) : o;
   });
-  return {out.permute({0, 3, 1, 2}), act.permute({0, 3, 1, 2}), mean.to(at::kFloat),
-          var.to(at::kFloat)};
+  return {out.permute({0, 3, 1, 2}), act.permute({0, 3, 1, 2}), bn.mean, bn.var};
 }
 
 // BatchNorm's backward with batch statistics, from the two channel sums of the gradient g that
@@ -424,6 +440,24 @@ BnGrad bn_grad(const at::Tensor& sg, const at::Tensor& sgx, const at::Tensor& me
   return {dgamma.to(at::kFloat), dbeta.to(at::kFloat), k1.to(at::kFloat).contiguous(), k2, k3};
 }
 
+// BatchNorm's backward in two sweeps over M rows of C channels: sums(r, c0, u, v) gives a row's
+// g and g * input (the channel sums bn_grad needs), grad(r, c0, k1, k2, k3) a row's input
+// gradient from them; the ops differ only in these two expressions. Returns (d input as an
+// (N, C, H, W) view, dgamma, dbeta).
+template <typename Sums, typename Grad>
+std::tuple<at::Tensor, at::Tensor, at::Tensor> bn_backward(
+    int64_t M, int64_t C, const at::Tensor& like, const at::Tensor& mean, const at::Tensor& var,
+    const at::Tensor& gamma, double eps, Sums sums, Grad grad) {
+  auto [sg, sgx] = channel_sums(M, C, like, sums);
+  BnGrad bn = bn_grad(sg, sgx, mean, var, gamma, eps, M);  // named: not a dependent type
+  const float *a1 = bn.k1.data_ptr<float>(), *a2 = bn.k2.data_ptr<float>(),
+              *a3 = bn.k3.data_ptr<float>();
+  auto d = map_rows(M, C, like, [&](int64_t r, int64_t c0) {
+    return grad(r, c0, load(a1 + c0), load(a2 + c0), load(a3 + c0));
+  });
+  return {d.permute({0, 3, 1, 2}), bn.dgamma, bn.dbeta};
+}
+
 // gradients of BN(gelu(y)) with batch statistics: (dy, dgamma, dbeta)
 std::tuple<at::Tensor, at::Tensor, at::Tensor> gelu_bn_backward(
     const at::Tensor& g_in, const at::Tensor& y_in, const at::Tensor& act_in,
@@ -434,26 +468,17 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> gelu_bn_backward(
   int64_t C = y.size(3), M = y.numel() / C;
   const float* ys = y.data_ptr<float>();
   const float* gs = g.data_ptr<float>();
-  auto [sg, sga] = channel_sums(M, C, y, [&](int64_t r, int64_t c0, vf& u, vf& v) {
+  auto sums = [&](int64_t r, int64_t c0, vf& u, vf& v) {
     vf gv = load(gs + r * C + c0);
     u = gv;
     v = gv * load(as + r * C + c0);
-  });
-  auto bn = bn_grad(sg, sga, mean, var, gamma, eps, M);
-  auto dy = at::empty_like(y);
-  const float *a1 = bn.k1.data_ptr<float>(), *a2 = bn.k2.data_ptr<float>(),
-              *a3 = bn.k3.data_ptr<float>();
-  float* ds = dy.data_ptr<float>();
-  at::parallel_for(0, M, 256, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
-      for (int64_t c0 = 0; c0 < C; c0 += VL) {
-        vf a = load(as + r * C + c0), da;  // the stored gelu(y); only gelu'(y) is computed
-        v_gelu_grad(load(ys + r * C + c0), da);
-        vf d = load(a1 + c0) * load(gs + r * C + c0) + load(a2 + c0) * a + load(a3 + c0);
-        store(ds + r * C + c0, d * da);
-      }
-  });
-  return {dy.permute({0, 3, 1, 2}), bn.dgamma, bn.dbeta};
+  };
+  auto grad = [&](int64_t r, int64_t c0, vf k1, vf k2, vf k3) {
+    vf a = load(as + r * C + c0), da;  // the stored gelu(y); only gelu'(y) is computed
+    v_gelu_grad(load(ys + r * C + c0), da);
+    return (k1 * load(gs + r * C + c0) + k2 * a + k3) * da;
+  };
+  return bn_backward(M, C, y, mean, var, gamma, eps, sums, grad);
 }
 
 // ---- BatchNorm (training mode) then ReLU, fused: the separable ResNet's pre-activations ------
@@ -477,22 +502,13 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> bn_relu_f
     u = a;
     v = a * a;
   });
-  auto mean = s / M;
-  auto var = (q / M - mean * mean).clamp_min(0);
-  auto scale = (gamma.to(at::kDouble) / (var + eps).sqrt()).to(at::kFloat).contiguous();
-  auto shift = (beta.to(at::kDouble) - mean * scale.to(at::kDouble)).to(at::kFloat).contiguous();
-  auto out = at::empty_like(x);
-  const float* sc = scale.data_ptr<float>();
-  const float* sh = shift.data_ptr<float>();
-  float* os = out.data_ptr<float>();
-  at::parallel_for(0, M, 256, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
-      for (int64_t c0 = 0; c0 < C; c0 += VL) {
-        vf z = bn_affine(load(xs + r * C + c0), load(sc + c0), load(sh + c0));
-        store(os + r * C + c0, z > splat(0.f) ? z : splat(0.f));
-      }
+  auto bn = bn_stats(s, q, M, gamma, beta, eps);
+  const float *sc = bn.scale.data_ptr<float>(), *sh = bn.shift.data_ptr<float>();
+  auto out = map_rows(M, C, x, [&](int64_t r, int64_t c0) {
+    vf z = bn_affine(load(xs + r * C + c0), load(sc + c0), load(sh + c0));
+    return z > splat(0.f) ? z : splat(0.f);
   });
-  return {out.permute({0, 3, 1, 2}), mean.to(at::kFloat), var.to(at::kFloat), scale, shift};
+  return {out.permute({0, 3, 1, 2}), bn.mean, bn.var, bn.scale, bn.shift};
 }
 
 // gradients of relu(BN(x)) with batch statistics: (dx, dgamma, dbeta)
@@ -508,25 +524,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> bn_relu_backward(
     vf z = bn_affine(xv, load(sc + c0), load(sh + c0));
     return z > splat(0.f) ? load(gs + r * C + c0) : splat(0.f);
   };
-  auto [sg, sgx] = channel_sums(M, C, x, [&](int64_t r, int64_t c0, vf& u, vf& v) {
+  auto sums = [&](int64_t r, int64_t c0, vf& u, vf& v) {
     vf xv = load(xs + r * C + c0), gz = masked(r, c0, xv);
     u = gz;
     v = gz * xv;
-  });
-  auto bn = bn_grad(sg, sgx, mean, var, gamma, eps, M);
-  auto dx = at::empty_like(x);
-  const float *a1 = bn.k1.data_ptr<float>(), *a2 = bn.k2.data_ptr<float>(),
-              *a3 = bn.k3.data_ptr<float>();
-  float* ds = dx.data_ptr<float>();
-  at::parallel_for(0, M, 256, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
-      for (int64_t c0 = 0; c0 < C; c0 += VL) {
-        vf xv = load(xs + r * C + c0);
-        store(ds + r * C + c0, load(a1 + c0) * masked(r, c0, xv) + load(a2 + c0) * xv +
-                                   load(a3 + c0));
-      }
-  });
-  return {dx.permute({0, 3, 1, 2}), bn.dgamma, bn.dbeta};
+  };
+  auto grad = [&](int64_t r, int64_t c0, vf k1, vf k2, vf k3) {
+    vf xv = load(xs + r * C + c0);
+    return k1 * masked(r, c0, xv) + k2 * xv + k3;
+  };
+  return bn_backward(M, C, x, mean, var, gamma, eps, sums, grad);
 }
 
 }  // namespace
