@@ -56,6 +56,9 @@ def test_benchmark_runs_tiny_and_writes_a_record(tmp_path, capsys, monkeypatch):
         # no step can beat the peak on all of its FLOPs: a ceiling below the measured
         # throughput means the FLOPs were undercounted
         assert r["flops"] > 0 and r["ceiling"] > r["ours"]
+        # the ceiling is the row's own peak, the probes that took turns with its steps
+        assert set(r["peak_gflops"]) == {"matmul", "conv"}
+        assert r["ceiling"] == pytest.approx(4 * max(r["peak_gflops"].values()) * 1e9 / r["flops"])
         if family(r["model"]) != "sep":  # the same function on either path: the same FLOPs
             assert r["reference_flops"] == r["flops"]
             assert r["depthwise"] == depthwise.kernel_name()
@@ -385,3 +388,14 @@ def test_a_record_that_predates_the_new_keys_says_so_and_how_to_refresh_it():
     judged = report_flops.share_target_rows(old)
     assert [t["met"] for t in judged if "un-shuffler" in t["target"]] == [None, None]
     assert report_flops.roofline_points(old)  # what the record has is still drawn
+
+
+def test_a_rows_ceiling_divides_by_its_own_peak_probes():
+    result = {"batch": 10, "peak_gflops": {"matmul": 200.0, "conv": 150.0},
+              "rows": [{"peak_gflops": {"matmul": 90.0, "conv": 100.0}}, {}]}  # fmt: skip
+    # the probes timed in turns with the row, where the row has them; else the record's best
+    assert report_flops.row_peak(result, result["rows"][0]) == 100.0
+    assert report_flops.row_peak(result, result["rows"][1]) == 200.0
+    assert report_flops.peak_text(result).startswith("100–100 GFLOP/s across rows")
+    old = report_flops.peak_text({**result, "rows": [{}]})
+    assert old.startswith("200 GFLOP/s, the best probe")

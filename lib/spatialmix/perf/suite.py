@@ -52,6 +52,7 @@ from .timing import (
     interleaved_throughput,
     loader_throughput,
     peak_gflops,
+    peak_probes,
     profile_step,
     step_flops,
     step_throughput,
@@ -106,8 +107,11 @@ def run_benchmark(
     each, in `rounds`). compile: whether "ours" also runs through torch.compile; None decides as
     a long training run (accel.MIN_STEPS steps or more) would (accel.want_compile). "ours_eager"
     is always timed. Every row carries "flops" and "reference_flops" (step_flops of each path)
-    and "ceiling", the img/s if all of our step's FLOPs ran at this machine's practical peak
-    (peak_gflops, the best probe, taken before and after the rows) and nothing else took time.
+    and "ceiling", the img/s if all of our step's FLOPs ran at this machine's practical peak and
+    nothing else took time. The peak is the row's own: the two peak_probes take turns with the
+    row's paths ("peak_gflops": GFLOP/s of each), so a host whose speed drifts during the run
+    moves a row's steps and its peak alike; the record's "peak_gflops" are probes taken before
+    and after the rows.
     Sep-ResNet rows also carry "convs_only", the measured img/s of our step with BatchNorm and
     ReLU deleted (convs_only(): a bound, not the same function), timed in the same turns.
     "depthwise_ops": the depthwise layers of ConvMixer and the un-shuffler by themselves
@@ -121,6 +125,7 @@ def run_benchmark(
     image = torch.rand(batch, *UNSHUFFLE_IMAGE).contiguous(memory_format=torch.channels_last)
     target = torch.rand_like(image)  # the un-shuffler's loss: MSE against a target image
     peaks = [peak_gflops()]
+    probes = peak_probes()
     mixer = f"ConvMixer-{mixer_width}/4 (k=8, p=1)"
     k, (_, h, w) = UNSHUFFLE["kernel_size"], UNSHUFFLE_IMAGE
     unshuffle = f"un-shuffler-{unshuffle_width}/{unshuffle_depth} (k={k}, {h}×{w})"
@@ -155,11 +160,14 @@ def run_benchmark(
         """Reference, ours eagerly, ours as a long run trains it (compiled where enabled), and
         for the sep-ResNet ours without BatchNorm and ReLU, taking turns."""
         steps_of, stepper = paths(name, regime)
-        timed = interleaved_throughput(steps_of, batch, steps, rounds)
+        probe_calls = {f"probe {p}": call for p, (call, _) in probes.items()}
+        timed = interleaved_throughput({**steps_of, **probe_calls}, batch, steps, rounds)
         out = {"model": name, "regime": regime, "reference": timed["reference"]["img_per_s"],
                "reference_iqr": timed["reference"]["iqr"],
                "ours_eager": timed["ours_eager"]["img_per_s"], "compiled": False,
-               "depthwise": depthwise.kernel_name(), **flops[name, regime]}  # fmt: skip
+               "depthwise": depthwise.kernel_name(), **flops[name, regime],
+               "peak_gflops": {p: timed[f"probe {p}"]["img_per_s"] / batch * n / 1e9
+                               for p, (_, n) in probes.items()}}  # fmt: skip
         best = timed["ours_eager"]
         if stepper is not None:
             best = timed["ours_compiled"]
@@ -227,7 +235,7 @@ def run_benchmark(
     peaks.append(peak_gflops())
     peak = {name: max(p[name] for p in peaks) for name in peaks[0]}
     for r in rows:
-        r["ceiling"] = batch * max(peak.values()) * 1e9 / r["flops"]
+        r["ceiling"] = batch * max(r["peak_gflops"].values()) * 1e9 / r["flops"]
         r["ceiling_ratio"] = r["ceiling"] / r["reference"]
     return {"rows": rows, "depthwise_ops": ops, "pointwise_ops": pointwise, "mixer_layers": layers,
             "loader": {"step_only": step_only,

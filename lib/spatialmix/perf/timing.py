@@ -144,8 +144,8 @@ def step_flops(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = 
     return float(counter.get_total_flops())
 
 
-def peak_gflops(repeats: int = 5) -> dict[str, float]:
-    """This machine's practical fp32 peak, GFLOP/s (median of `repeats`) of two large products.
+def peak_probes() -> dict[str, tuple[Callable[[], object], int]]:
+    """The two probes of this machine's practical fp32 peak: {name: (call, FLOPs per call)}.
 
     "matmul": a 2048×2048 matrix product (BLAS); "conv": a dense 3×3 convolution forward with
     256 channels at 16×16, batch 32, channels-last (oneDNN, the library our convs run on).
@@ -154,12 +154,16 @@ def peak_gflops(repeats: int = 5) -> dict[str, float]:
     a, b = torch.randn(2048, 2048, generator=gen), torch.randn(2048, 2048, generator=gen)
     x = torch.randn(32, 256, 16, 16, generator=gen).contiguous(memory_format=torch.channels_last)
     w = torch.randn(256, 256, 3, 3, generator=gen)
-    probes = {
+    return {
         "matmul": (lambda: a @ b, 2 * 2048**3),
         "conv": (lambda: F.conv2d(x, w, padding=1), 2 * 32 * 16 * 16 * 256 * 256 * 9),
     }
+
+
+def peak_gflops(repeats: int = 5) -> dict[str, float]:
+    """This machine's practical fp32 peak, GFLOP/s (median of `repeats`) of each peak_probes."""
     out = {}
-    for name, (run, flops) in probes.items():
+    for name, (run, flops) in peak_probes().items():
         for _ in range(3):  # warm-up: thread pool, first-touch pages, kernel choice
             run()
         times = []
