@@ -173,3 +173,19 @@ def test_cells_are_short_and_read_records_through_the_library(path):
         source = "".join(cell["source"])
         assert len(source.splitlines()) <= 12, f"code cell {i} has {len(source.splitlines())} lines"
         assert not RECORD_KEYS.search(source), f"code cell {i} reads a record key: {source}"
+
+
+def test_timing_text_names_the_scale_and_instruction_set(tmp_path, monkeypatch):
+    from spatialmix.chapters import timing_file, timing_text
+
+    monkeypatch.setenv("SPATIALMIX_RESULTS", str(tmp_path / "results"))
+    assert timing_text("07").endswith("has not been timed")
+    prov = {"threads": 2, "cpu": "Xeon", "isa": {"cpu": "avx2"}, "date": "2026-11-30T18:00"}
+    timed = {"params": {"scale": "quick"}, "provenance": prov, "records_made": 36,
+             "wall_seconds": 1500.0, "peak_rss_mb": 2048.0}  # fmt: skip
+    timing_file("07").parent.mkdir(parents=True)
+    timing_file("07").write_text(json.dumps(timed))
+    assert timing_text("07") == (
+        "the whole chapter at the quick scale, run from an empty results store (36 runs, "
+        "2 threads, Xeon (AVX2), 2026-11-30), took 25 minutes wall time with a peak memory of "
+        "2.0 GB")  # fmt: skip

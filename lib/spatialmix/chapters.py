@@ -2,13 +2,15 @@
 
 `python -m spatialmix.chapters run [NN_topic ...]` executes chapters in place at their committed
 parameters (training only what the store lacks), which is how their outputs are regenerated.
-`python -m spatialmix.chapters time NN [--out FILE]` runs one chapter from an EMPTY results store
-(a temporary directory) and records its wall time and the peak RSS of the kernel as JSON; the
-book reads it back from results/bench/chapter_NN.json (chapter_timing).
+`python -m spatialmix.chapters time NN [--scale SCALE] [--out FILE]` runs one chapter from an
+EMPTY results store (a temporary directory), at its committed parameters or at SCALE, and records
+its wall time and the peak RSS of the kernel as JSON; the book reads it back from
+results/bench/chapter_NN.json (chapter_timing), naming the scale where the timing states one.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import difflib
 import json
@@ -23,7 +25,7 @@ from pathlib import Path
 import torch
 
 from .datasets import DATASETS
-from .provenance import peak_rss_mb, provenance, resolve_device, set_threads
+from .provenance import isa_text, peak_rss_mb, provenance, resolve_device, set_threads
 from .regimes import BANKS, REGIME_MEANING, REGIMES
 from .scales import SCALES
 from .store import read_json, repo_root, store_dir, write_atomically
@@ -296,10 +298,11 @@ def timing_text(chapter: str) -> str:
     fresh = chapter_timing(chapter)
     if not fresh:
         return "a run of the whole chapter from an empty results store has not been timed"
-    p = fresh["provenance"]
+    p, scale = fresh["provenance"], fresh["params"].get("scale")
     return (
-        f"the whole chapter, run from an empty results store ({fresh['records_made']} "
-        f"runs, {p['threads']} threads, {p['cpu']}, {p['date'][:10]}), took "
+        f"the whole chapter{f' at the {scale} scale' if scale else ''}, run from an empty "
+        f"results store ({fresh['records_made']} "
+        f"runs, {p['threads']} threads, {p['cpu']} ({isa_text(p)}), {p['date'][:10]}), took "
         f"{fresh['wall_seconds'] / 60:.0f} minutes wall time with a peak memory of "
         f"{fresh['peak_rss_mb'] / 1024:.1f} GB"
     )
@@ -313,16 +316,14 @@ def main(argv: list[str]) -> int:
     if argv[0] == "run":
         run_chapters(argv[1:] or None)
         return 0
-    args = argv[1:]
-    out = None
-    if "--out" in args:
-        i = args.index("--out")
-        out, args = Path(args[i + 1]), args[:i] + args[i + 2 :]
-    if len(args) != 1:
-        print(__doc__)
-        return 2
+    parser = argparse.ArgumentParser(prog="python -m spatialmix.chapters time")
+    parser.add_argument("chapter", help="NN or NN_topic")
+    parser.add_argument("--scale", choices=SCALES, help="default: the chapter's committed scale")
+    parser.add_argument("--out", type=Path, help="where to write the timing (JSON)")
+    args = parser.parse_args(argv[1:])
     set_threads()
-    result = time_chapter(args[0])
+    result = time_chapter(args.chapter, {"scale": args.scale} if args.scale else None)
+    out = args.out
     print(f"{result['chapter']}: {result['wall_seconds'] / 60:.1f} min from an empty store, "
           f"{result['records_made']} records, peak RSS {result['peak_rss_mb']:.0f} MB")  # fmt: skip
     if out is not None:
