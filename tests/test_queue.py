@@ -187,3 +187,23 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store):
     text = queue_mod.cost(grid)
     twins = sum(queue_mod._twin(c) == queue_mod._twin(grid[0]) for c in grid[1:])
     assert f"the {twins} of {len(grid) - 1} missing runs with a stored twin" in text
+
+
+@pytest.mark.parametrize("scale", ["cpu", "converged"])
+def test_a_chapters_grid_trains_fig4_on_the_data_the_chapter_reads(scale):
+    # chapter 04 reads Fig. 4 from runs on ex.fig4_overrides(scale) (a 20,000-image subset at
+    # "converged"): its queue grid must hold those runs, not the same models on all the data
+    from spatialmix import experiments as ex
+
+    p = queue_mod.parameters("04")
+    asked = ex.fig4_runs(
+        ("full", "chans"),
+        p["widths"],
+        p["width_depth"],
+        p["dataset"],
+        p["seeds"],
+        scale,
+        ex.fig4_overrides(scale),
+    )  # as the chapter's cell
+    grid = {repr(c) for c in queue_mod.chapter_grid("04", scale, False)}
+    assert {repr(c) for c in asked} <= grid

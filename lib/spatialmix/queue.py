@@ -72,7 +72,7 @@ def chapter_grid(
         return [*ex.fig2_runs(ex.REGIMES3, p["depths"], panels, p["seeds"], scale),
                 *ex.fig3_runs(p["banks"], p["bank_depth"], p["dataset"], p["seeds"], scale),
                 *ex.fig4_runs(("full", "chans"), p["widths"], p["width_depth"], p["dataset"],
-                              p["seeds"], scale)]  # fmt: skip
+                              p["seeds"], scale, ex.fig4_overrides(scale))]  # fmt: skip
     if chapter == "05":
         return ex.mixer_runs(ex.REGIMES3, p["depths"], p["dataset"], p["seeds"], scale, p["width"],
                              p["kernel_size"], p["patch_size"])  # fmt: skip
