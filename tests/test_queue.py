@@ -182,11 +182,16 @@ def test_shard_specs_are_checked():
 
 def test_plan_states_the_hours_spent_and_left(mnist_dir, store):
     grid = _grid()
-    assert "spent 0.0 h" in queue_mod.cost(grid)
+    assert "spent 0.0 core-hours" in queue_mod.cost(grid)
     queue_mod.run_queue(grid[:1], require_clean=False, say=lambda text: None)
     text = queue_mod.cost(grid)
     twins = sum(queue_mod._twin(c) == queue_mod._twin(grid[0]) for c in grid[1:])
     assert f"the {twins} of {len(grid) - 1} missing runs with a stored twin" in text
+    # core-hours count a run's threads: a 1-thread run's hours once, a 2-thread run's twice
+    record = queue_mod.lookup(grid[0])
+    hours = record.provenance["train_seconds"] * record.provenance["threads"] / 3600
+    assert text.startswith(f"spent {hours:.1f} core-hours training the stored runs, "
+                           f"{hours / 2:.1f} h on 2 cores")  # fmt: skip
 
 
 @pytest.mark.parametrize("scale", ["cpu", "converged"])

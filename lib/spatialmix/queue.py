@@ -40,6 +40,7 @@ import argparse
 import contextlib
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -139,10 +140,11 @@ def _twin(cfg: RunConfig) -> tuple:
             m.kernel_size, m.patch_size, tuple(sorted(cfg.overrides.items())))  # fmt: skip
 
 
-def cost(grid: list[RunConfig]) -> str:
-    """The grid's training hours: spent on its stored runs (their records' train_seconds), and
-    an estimate for the missing ones that have a stored twin (same run but seed or bank)."""
-    seconds: dict[tuple, list[float]] = {}
+def cost(grid: list[RunConfig], cores: int = 2) -> str:
+    """The grid's training in core-hours (train_seconds × threads, as report.compute_text): spent
+    on its stored runs, and an estimate for the missing ones that have a stored twin (same run
+    but seed or bank); each also as hours on `cores` cores kept busy."""
+    core_seconds: dict[tuple, list[float]] = {}
     missing, where = [], set()
     for cfg in grid:
         record = lookup(cfg)
@@ -150,16 +152,17 @@ def cost(grid: list[RunConfig]) -> str:
             missing.append(cfg)
         if record is None or "train_seconds" not in record.provenance:
             continue
-        seconds.setdefault(_twin(cfg), []).append(record.provenance["train_seconds"])
-        threads = record.provenance.get("threads")
+        threads = record.provenance.get("threads") or 1
+        core_seconds.setdefault(_twin(cfg), []).append(record.provenance["train_seconds"] * threads)
         where.add(f"{record.provenance.get('cpu')}, {threads} thread{'s' * (threads != 1)}")
-    spent = sum(sum(v) for v in seconds.values()) / 3600
-    known = [cfg for cfg in missing if _twin(cfg) in seconds]
-    left = sum(sum(seconds[_twin(c)]) / len(seconds[_twin(c)]) for c in known) / 3600
+    spent = sum(sum(v) for v in core_seconds.values()) / 3600
+    known = [cfg for cfg in missing if _twin(cfg) in core_seconds]
+    left = sum(statistics.fmean(core_seconds[_twin(c)]) for c in known) / 3600
     return (
-        f"spent {spent:.1f} h training the stored runs ({'; '.join(sorted(where)) or '-'}); "
-        f"the {len(known)} of {len(missing)} missing runs with a stored twin (another seed "
-        f"or bank) would take about {left:.1f} h more; the rest are not estimated"
+        f"spent {spent:.1f} core-hours training the stored runs, {spent / cores:.1f} h on {cores} "
+        f"cores ({'; '.join(sorted(where)) or '-'}); the {len(known)} of {len(missing)} missing "
+        f"runs with a stored twin (another seed or bank) would take about {left:.1f} core-hours "
+        f"more, {left / cores:.1f} h on {cores} cores; the rest are not estimated"
     )
 
 
