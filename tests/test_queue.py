@@ -212,3 +212,17 @@ def test_a_chapters_grid_trains_fig4_on_the_data_the_chapter_reads(scale):
     )  # as the chapter's cell
     grid = {repr(c) for c in queue_mod.chapter_grid("04", scale, False)}
     assert {repr(c) for c in asked} <= grid
+
+
+def test_chapter_06s_grid_trains_fgsm_models_as_the_chapter_asks():
+    # chapter 06 trains FGSM models in adv_regimes at adv_depths (its cell 6), not in every
+    # regime at the standard-training depths
+    from spatialmix import experiments as ex
+
+    p = {**queue_mod.parameters("06"), "adv_regimes": ["full", "chans"], "adv_depths": [1, 2]}
+    asked = ex.adversarial_runs(p["adv_regimes"], p["adv_depths"], p["dataset"], p["seeds"],
+                                "converged", p["eps_255"] / 255)  # fmt: skip
+    grid = queue_mod.chapter_grid("06", "converged", False, adv_regimes=["full", "chans"],
+                                  adv_depths=[1, 2])  # fmt: skip
+    fgsm = {repr(c) for c in grid if c.settings()[0]["adv_eps"] > 0}
+    assert fgsm == {repr(c) for c in asked}

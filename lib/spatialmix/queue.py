@@ -81,7 +81,9 @@ def chapter_grid(
         eps = p["eps_255"] / 255
         return [
             *ex.fig2_runs(ex.REGIMES3, p["depths"], [p["dataset"]], p["seeds"], scale),
-            *ex.adversarial_runs(ex.REGIMES3, p["depths"], p["dataset"], p["seeds"], scale, eps),
+            *ex.adversarial_runs(
+                p["adv_regimes"], p["adv_depths"], p["dataset"], p["seeds"], scale, eps
+            ),  # as the chapter: FGSM training's own regimes
         ]
     if chapter == "07":
         shapes = ex.unshuffle_shapes(p["depth"], p["width"], p["kernel_size"], p["depths"],
