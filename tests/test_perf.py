@@ -398,4 +398,4 @@ def test_a_rows_ceiling_divides_by_its_own_peak_probes():
     assert report_flops.row_peak(result, result["rows"][1]) == 200.0
     assert report_flops.peak_text(result).startswith("100–100 GFLOP/s across rows")
     old = report_flops.peak_text({**result, "rows": [{}]})
-    assert old.startswith("200 GFLOP/s, the best probe")
+    assert old.startswith("200 GFLOP/s, the best probe (a large matrix product)")

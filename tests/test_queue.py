@@ -192,6 +192,11 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store):
     hours = record.provenance["train_seconds"] * record.provenance["threads"] / 3600
     assert text.startswith(f"spent {hours:.1f} core-hours training the stored runs, "
                            f"{hours / 2:.1f} h on 2 cores")  # fmt: skip
+    # the chapters' compute_text counts the same record the same way (one definition)
+    from spatialmix import report
+    from spatialmix.results import frame
+
+    assert f"1 run trained for {hours:.1f} core-hours" in report.compute_text(frame([record]))
 
 
 @pytest.mark.parametrize("scale", ["cpu", "converged"])

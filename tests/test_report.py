@@ -131,13 +131,21 @@ def test_patch_check_sets_the_subset_beside_all_the_data_and_judges_each_p(mnist
 
 
 def test_compute_text_counts_core_hours_not_summed_wall_time():
-    rows = [("a", 3600.0, 1), ("b", 3600.0, 1), ("c", 1800.0, 2)]
-    df = pd.DataFrame([{"key": k, "metric": m, "value": v if m == "train_seconds" else 0.5,
-                        "threads": t, "cpu": "Xeon", "isa": "AVX-512"}
-                       for k, v, t in rows for m in ("train_seconds", "test_psnr")])  # fmt: skip
+    from spatialmix.provenance import core_seconds
+
+    # two 1-thread hours side by side, a 2-thread half hour, and a run that records no threads
+    rows = [("a", {"train_seconds": 3600.0, "threads": 1}),
+            ("b", {"train_seconds": 3600.0, "threads": 1}),
+            ("c", {"train_seconds": 1800.0, "threads": 2}),
+            ("d", {"train_seconds": 1800.0})]  # fmt: skip
+    assert [core_seconds(p) for _, p in rows] == [3600.0, 3600.0, 3600.0, 1800.0]
+    assert core_seconds({"threads": 2}) is None
+    df = pd.DataFrame([{"key": k, "metric": m, "threads": p.get("threads"), "cpu": "Xeon",
+                        "isa": "AVX-512", "value": core_seconds(p) if m == "core_seconds" else 0.5}
+                       for k, p in rows for m in ("core_seconds", "test_psnr")])  # fmt: skip
     text = report.compute_text(df, cores=2)
-    # two 1-thread hours side by side and a 2-thread half hour: 3 core-hours, 1.5 h on 2 cores
-    assert text.startswith("3 runs trained for 3.0 core-hours")
-    assert "threads; Xeon (AVX-512): 2 runs at 1 thread, 1 run at 2 threads)" in text
-    assert text.endswith("1.5 h on 2 cores")
+    # 3.5 core-hours, 1.75 h on 2 cores; the run without threads counts as 1 thread
+    assert text.startswith("4 runs trained for 3.5 core-hours")
+    assert "threads; Xeon (AVX-512): 3 runs at 1 thread, 1 run at 2 threads)" in text
+    assert text.endswith("1.8 h on 2 cores")
     assert report.compute_text(df[df.metric == "test_psnr"]).startswith("no stored run")

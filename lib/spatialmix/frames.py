@@ -18,12 +18,13 @@ from .evaluation import (
     Spectra,
 )
 from .models import ModelConfig
-from .provenance import isa_text
+from .provenance import core_seconds, isa_text
 from .records import DataSpec, Record
 from .train import TrainConfig
 
-# the run's cost, from its training provenance, as metrics of the frame
-COST_METRICS = ("train_seconds", "img_per_s")
+# the run's cost, from its training provenance, as metrics of the frame (core_seconds: see
+# provenance.core_seconds)
+COST_METRICS = ("train_seconds", "img_per_s", "core_seconds")
 
 
 _FIELDS = [f.name for c in (DataSpec, ModelConfig, TrainConfig) for f in dataclasses.fields(c)]
@@ -74,9 +75,10 @@ def metric_rows(record: Record) -> Iterator[dict]:
             yield from (
                 {"metric": k, "value": v, "n": m.get("n")} for k, v in m.items() if k != "n"
             )
+    cost = {**record.provenance, "core_seconds": core_seconds(record.provenance)}
     for name in COST_METRICS:
-        if name in record.provenance:
-            yield {"metric": name, "value": record.provenance[name]}
+        if cost.get(name) is not None:
+            yield {"metric": name, "value": cost[name]}
 
 
 def eval_eps(label: str) -> float:

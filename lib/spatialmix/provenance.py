@@ -103,6 +103,16 @@ def isa_text(prov: dict) -> str:
     return text + (f" (oneDNN capped at {isa['onednn_cap']})" if isa.get("onednn_cap") else "")
 
 
+def core_seconds(prov: dict) -> float | None:
+    """A run's training in core-seconds: train_seconds × the threads it ran with (1 where the
+    record does not say), or None where it records no training time. Two 1-thread runs side by
+    side on 2 cores each take the wall time of one, so core-seconds add up where wall time does
+    not."""
+    if "train_seconds" not in prov:
+        return None
+    return prov["train_seconds"] * (prov.get("threads") or 1)
+
+
 def git_commit() -> str:
     """Return the repository's HEAD commit (with '+dirty' if the tree has changes), or 'unknown'."""
     root = Path(__file__).resolve().parents[2]

@@ -52,6 +52,7 @@ from . import distributed
 from . import experiments as ex
 from .chapters import parameters
 from .experiments import GRIDS, PAPER_PARAMETERS
+from .provenance import core_seconds as run_core_seconds
 from .provenance import git_commit, set_threads
 from .results import RunConfig, lookup, merge_store, record_path, run, store_dir
 from .store import claim, serialised
@@ -143,7 +144,7 @@ def _twin(cfg: RunConfig) -> tuple:
 
 
 def cost(grid: list[RunConfig], cores: int = 2) -> str:
-    """The grid's training in core-hours (train_seconds × threads, as report.compute_text): spent
+    """The grid's training in core-hours (provenance.core_seconds, as report.compute_text): spent
     on its stored runs, and an estimate for the missing ones that have a stored twin (same run
     but seed or bank); each also as hours on `cores` cores kept busy."""
     core_seconds: dict[tuple, list[float]] = {}
@@ -152,10 +153,11 @@ def cost(grid: list[RunConfig], cores: int = 2) -> str:
         record = lookup(cfg)
         if record is None:
             missing.append(cfg)
-        if record is None or "train_seconds" not in record.provenance:
+        spent = None if record is None else run_core_seconds(record.provenance)
+        if spent is None:
             continue
         threads = record.provenance.get("threads") or 1
-        core_seconds.setdefault(_twin(cfg), []).append(record.provenance["train_seconds"] * threads)
+        core_seconds.setdefault(_twin(cfg), []).append(spent)
         where.add(f"{record.provenance.get('cpu')}, {threads} thread{'s' * (threads != 1)}")
     spent = sum(sum(v) for v in core_seconds.values()) / 3600
     known = [cfg for cfg in missing if _twin(cfg) in core_seconds]

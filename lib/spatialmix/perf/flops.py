@@ -29,6 +29,9 @@ def predates(result: dict, what: str) -> str:
             f"{what}; refresh it on a quiet machine: {REFRESH}")  # fmt: skip
 
 
+PROBES = {"matmul": "a large matrix product", "conv": "a dense conv"}
+
+
 def practical_peak(result: dict) -> float:
     """The record's practical peak, GFLOP/s: the best of its probes (timing.peak_gflops)."""
     return max(result["peak_gflops"].values())
@@ -39,7 +42,8 @@ def peak_text(result: dict) -> str:
     record's best probe where the record predates them."""
     rows = [max(r["peak_gflops"].values()) for r in result["rows"] if "peak_gflops" in r]
     if not rows:
-        return f"{practical_peak(result):.0f} GFLOP/s, the best probe before and after the rows"
+        name, gflops = max(result["peak_gflops"].items(), key=lambda kv: kv[1])
+        return f"{gflops:.0f} GFLOP/s, the best probe ({PROBES[name]}) before and after the rows"
     return (f"{min(rows):.0f}–{max(rows):.0f} GFLOP/s across rows, the best of a large matrix "
             f"product and a dense conv timed in turns with each row's steps")  # fmt: skip
 

@@ -58,16 +58,6 @@ def format_rows(result: dict) -> str:
     return "\n".join(lines)
 
 
-PROBES = {"matmul": "a large matrix product", "conv": "a dense conv"}
-
-
-def _best_probe(result: dict) -> str:
-    if any("peak_gflops" in r for r in result["rows"]):
-        return peak_text(result)
-    name, gflops = max(result["peak_gflops"].items(), key=lambda kv: kv[1])
-    return f"{gflops:.0f} GFLOP/s, {PROBES[name]}"
-
-
 def markdown_table(result: dict) -> str:
     """Format a stored benchmark record as the README's Markdown table."""
     prov = result["provenance"]
@@ -78,7 +68,7 @@ def markdown_table(result: dict) -> str:
              f"row taking turns in {result['rounds']} rounds. Two bounds on ours, as ratios to "
              f"the reference: *convs only* is measured, our step with BatchNorm and ReLU deleted "
              f"(not the same function); *ceiling* is all of our step's FLOPs at this machine's "
-             f"practical peak ({_best_probe(result)}) "
+             f"practical peak ({peak_text(result)}) "
              f"with nothing else taking time. Memory: *default* is glibc's allocator as PyTorch "
              f"finds it, *keep* keeps freed blocks in the heap "
              f"(`spatialmix.accel.keep_freed_memory`, what our training does).", "",

@@ -109,21 +109,23 @@ def run_costs(df: pd.DataFrame, by: Sequence[str]) -> str:
 def compute_text(df: pd.DataFrame, cores: int = 2) -> str:
     """What training the runs in df took, in core-hours and in hours on `cores` cores.
 
-    A run's core-hours are its train_seconds × the threads it ran with: two 1-thread runs side
-    by side on 2 cores take the wall time of one, so a plain sum of train_seconds would count
-    that time twice. Hours on `cores` cores = core-hours / cores, the wall time of a queue that
-    keeps every core busy.
+    A run's core-hours are its train_seconds × the threads it ran with (the frame's core_seconds,
+    from provenance.core_seconds, as `queue plan` counts them): two 1-thread runs side by side
+    on 2 cores take the wall time of one, so a plain sum of train_seconds would count that time
+    twice. Hours on `cores` cores = core-hours / cores, the wall time of a queue that keeps
+    every core busy.
     """
-    runs = df[df["metric"] == "train_seconds"].drop_duplicates("key")
+    runs = df[df["metric"] == "core_seconds"].drop_duplicates("key")
     if runs.empty:
         return "no stored run records its training time"
-    core_hours = (runs["value"] * runs["threads"]).sum() / 3600
+    core_hours = runs["value"].sum() / 3600
     where = "; ".join(
         f"{cpu} ({isa}): " + ", ".join(
             f"{n} run{'s' * (n != 1)} at {t} thread{'s' * (t != 1)}"
-            for t, n in g["threads"].value_counts().sort_index().items())
+            for t, n in g["threads"].fillna(1).astype(int).value_counts().sort_index().items())
         for (cpu, isa), g in runs.groupby(["cpu", "isa"]))  # fmt: skip
-    return (f"{len(runs)} runs trained for {core_hours:.1f} core-hours (training time × "
+    n = len(runs)
+    return (f"{n} run{'s' * (n != 1)} trained for {core_hours:.1f} core-hours (training time × "
             f"threads; {where}), {core_hours / cores:.1f} h on {cores} cores")  # fmt: skip
 
 
