@@ -231,3 +231,25 @@ def test_chapter_06s_grid_trains_fgsm_models_as_the_chapter_asks():
                                   adv_depths=[1, 2])  # fmt: skip
     fgsm = {repr(c) for c in grid if c.settings()[0]["adv_eps"] > 0}
     assert fgsm == {repr(c) for c in asked}
+
+
+def test_chapters_at_their_converged_parameters_ask_for_exactly_the_converged_grids():
+    """Every run chapters 04, 05 and 06 ask for at scale converged (their parameters as
+    experiments.CONVERGED_PARAMETERS sets them: what `queue run NN:converged` trains) is in the
+    two converged grids, and the grids train nothing the chapters do not read."""
+    from spatialmix import experiments as ex
+
+    asked = set()
+    for chapter in ("04", "05", "06"):
+        changes = ex.scale_parameters(chapter, "converged")
+        assert set(changes) <= set(queue_mod.parameters(chapter)), chapter  # real parameters
+        asked |= {
+            (c.experiment, repr(c))
+            for c in queue_mod.chapter_grid(chapter, "converged", False, **changes)
+        }
+    grids = {(c.experiment, repr(c)) for c in ex.converged_grid() + ex.mixer_converged_grid()}
+    assert asked == grids
+    assert {repr(c) for c in queue_mod.grid_named("04:converged")} <= {r for _, r in grids}
+    read = queue_mod.read_command("05:converged")  # what `plan` prints for the chapter
+    assert read.startswith("papermill book/05_convmixer.ipynb out.ipynb -p freeze all -p scale")
+    assert '"width": 128' in read and queue_mod.read_command("07:converged") == ""

@@ -69,6 +69,14 @@ def parameters(name: str) -> dict[str, object]:
     return found
 
 
+def chapter_parameters(name: str, scale: str) -> dict[str, object]:
+    """A chapter's parameters at a scale: its committed cell with experiments.scale_parameters
+    over it (how chapter 06 reads the shapes and seeds of chapters 04 and 05)."""
+    from .experiments import scale_parameters
+
+    return {**parameters(name), **scale_parameters(name, scale)}
+
+
 def check_unknown_parameters() -> None:
     """Raise if papermill passed a parameter the chapter does not define (papermill only warns)."""
     try:

@@ -399,3 +399,29 @@ def patch_check_runs(
 
 
 GRIDS = {"converged": converged_grid, "mixers": mixer_converged_grid}
+
+
+# what each chapter's parameters become at the converged scale, so that the chapters ask for
+# exactly the runs of the two converged grids (tests/test_queue.py checks it): papermill them
+# with these values (-p/-y), as `queue run NN:converged` and chapter 06's reading of chapters
+# 04 and 05 do
+CONVERGED_PARAMETERS: dict[str, dict[str, object]] = {
+    "04": {"panels": list(CONVERGED["panels"]), "depths": list(CONVERGED["depths"]),
+           "seeds": list(CONVERGED["seeds"]), "banks": list(CONVERGED["banks"]),
+           "bank_depth": CONVERGED["bank_depth"], "widths": list(CONVERGED["widths"]),
+           "width_depth": CONVERGED["width_depth"]},
+    "05": {"depths": list(MIXER_CONVERGED["depths"]), "seeds": list(MIXER_CONVERGED["seeds"]),
+           "width": MIXER_CONVERGED["width"], "kernel_size": MIXER_CONVERGED["kernel_size"],
+           "patch_size": MIXER_CONVERGED["patch_size"]},
+    "06": {"depths": list(CONVERGED["depths"]), "adv_depths": list(CONVERGED["adversarial_depths"]),
+           "adv_regimes": ["full", "chans"], "seeds": list(CONVERGED["seeds"]),
+           "eps_255": round(CONVERGED["eps"] * 255, 6),
+           "sigmas": [0.0, *MIXER_CONVERGED["sigmas"]]},
+}  # fmt: skip
+SCALE_PARAMETERS = {"paper": PAPER_PARAMETERS, "converged": CONVERGED_PARAMETERS}
+
+
+def scale_parameters(chapter: str, scale: str) -> dict[str, object]:
+    """What a chapter's committed parameters change to at a scale ("04", "converged"): the
+    paper's shapes at "paper", the converged grids' values at "converged", else nothing."""
+    return dict(SCALE_PARAMETERS.get(scale, {}).get(chapter[:2], {}))

@@ -7,9 +7,12 @@
     python -m spatialmix.queue merge OTHER_STORE ...     # join stores trained apart into this one
 
 A grid is a named one (experiments.GRIDS) or "NN:scale": chapter NN's runs at its committed
-parameters and that scale. --shard i/n trains every n-th run of the grid from the i-th, so
-machines or GPUs can share a grid against one store (a per-record lock keeps two from training
-the same run) or against separate stores that `merge` joins afterwards.
+parameters and that scale, with experiments.scale_parameters over them (the paper's shapes at
+"paper"; at "converged", the values that make chapters 04-06 ask for exactly the two converged
+grids, which `plan NN:converged` prints as papermill flags). --shard i/n trains every n-th run
+of the grid from the i-th, so machines or GPUs can share a grid against one store (a per-record
+lock keeps two from training the same run) or against separate stores that `merge` joins
+afterwards.
 
 --workers n starts n processes on this machine against one store, the cores shared among them
 (SPATIALMIX_THREADS, else every core, divided by n); each claims the next missing run nobody
@@ -50,8 +53,8 @@ import torch
 
 from . import distributed
 from . import experiments as ex
-from .chapters import parameters
-from .experiments import GRIDS, PAPER_PARAMETERS
+from .chapters import chapter_parameters, chapter_path, parameters
+from .experiments import GRIDS
 from .provenance import core_seconds as run_core_seconds
 from .provenance import git_commit, set_threads
 from .results import RunConfig, lookup, merge_store, record_path, run, store_dir
@@ -71,20 +74,32 @@ def chapter_grid(
         panels = list(dict.fromkeys([p["dataset"], *p["panels"]]))
         if available_only:
             panels = list(ex.load_available(panels)[0])
+        factor = ex.budget_factor(scale)  # the deepest Fig. 2 point at `factor`× the epochs
+        longer = ex.budget_check_runs(scale, max(p["depths"]), p["dataset"], p["seeds"][:1],
+                                      factor) if factor else []  # fmt: skip
         return [*ex.fig2_runs(ex.REGIMES3, p["depths"], panels, p["seeds"], scale),
+                *longer,
                 *ex.fig3_runs(p["banks"], p["bank_depth"], p["dataset"], p["seeds"], scale),
                 *ex.fig4_runs(("full", "chans"), p["widths"], p["width_depth"], p["dataset"],
                               p["seeds"], scale, ex.fig4_overrides(scale))]  # fmt: skip
     if chapter == "05":
-        return ex.mixer_runs(ex.REGIMES3, p["depths"], p["dataset"], p["seeds"], scale, p["width"],
-                             p["kernel_size"], p["patch_size"])  # fmt: skip
+        shape = (p["width"], p["kernel_size"], p["patch_size"])
+        return [*ex.mixer_runs(ex.REGIMES3, p["depths"], p["dataset"], p["seeds"], scale, *shape),
+                *ex.mixer_budget_runs(scale, max(p["depths"]), p["dataset"], p["seeds"][:1],
+                                      *shape),
+                *ex.patch_check_runs(scale, p["dataset"], p["seeds"], *shape)]  # fmt: skip
     if chapter == "06":
         eps = p["eps_255"] / 255
+        p04, p05 = chapter_parameters("04", scale), chapter_parameters("05", scale)
+        shape = {k: p05[k] for k in ("width", "kernel_size", "patch_size")}
+        sm_depth = 4 if 4 in p05["depths"] else max(p05["depths"])  # as the chapter's Fig. 7
         return [
             *ex.fig2_runs(ex.REGIMES3, p["depths"], [p["dataset"]], p["seeds"], scale),
             *ex.adversarial_runs(
                 p["adv_regimes"], p["adv_depths"], p["dataset"], p["seeds"], scale, eps
             ),  # as the chapter: FGSM training's own regimes
+            *ex.smoothing_runs(p["sigmas"], sm_depth, p["dataset"], p05["seeds"], scale, **shape),
+            *ex.fig3_runs(p04["banks"], p04["bank_depth"], p["dataset"], p04["seeds"], scale),
         ]
     if chapter == "07":
         shapes = ex.unshuffle_shapes(p["depth"], p["width"], p["kernel_size"], p["depths"],
@@ -107,8 +122,20 @@ def grid_named(name: str) -> list[RunConfig]:
     chapter, _, scale = name.partition(":")
     if not scale:
         raise ValueError(f"unknown grid {name!r}: one of {sorted(GRIDS)}, or NN:scale (04:quick)")
-    changes = PAPER_PARAMETERS.get(chapter, {}) if scale == "paper" else {}  # as the runbook
+    changes = ex.scale_parameters(chapter, scale)  # as the runbook and chapter 06 read them
     return list({repr(c): c for c in chapter_grid(chapter, scale, **changes)}.values())
+
+
+def read_command(name: str) -> str:
+    """For "NN:scale" whose scale changes the chapter's parameters, the papermill command that
+    makes the chapter ask for the same runs; else ""."""
+    chapter, _, scale = name.partition(":")
+    changes = ex.scale_parameters(chapter, scale) if scale else {}
+    if not changes:
+        return ""
+    from .report import fill_command
+
+    return fill_command(chapter_path(chapter).stem, "all", scale, changes)
 
 
 def shard(grid: list[RunConfig], spec: str) -> list[RunConfig]:
@@ -290,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'stored ' if stored else 'missing'}  {describe(cfg)}")
         print(f"{sum(s for _, s in rows)} of {len(rows)} runs stored")
         print(cost(grid))
+        if read := read_command(args.grid[0]):
+            print(f"the chapter reads these runs with: {read}")
         return 0
     set_threads()
     name = f" {args.worker_name}" if args.worker_name else ""

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import torch
 
-from .experiments import PAPER_PARAMETERS
+from .experiments import scale_parameters
 from .models import ModelConfig, build_model
 from .queue import chapter_grid
 from .results import RunConfig
@@ -48,7 +48,7 @@ def papermill_flags(changes: dict[str, object]) -> str:
 
 
 CHAPTERS = {"04": ("04_resnet", "Figs. 2, 3, 4"), "05": ("05_convmixer", "Figs. 5, 9"),
-            "06": ("06_adversarial", "Fig. 6"),
+            "06": ("06_adversarial", "Figs. 6, 7, 8"),
             "07": ("07_unshuffling", "Figs. 10, 11")}  # fmt: skip
 
 
@@ -78,18 +78,30 @@ def gpu_hours(cfgs: Iterable[RunConfig]) -> float:
     return sum(training_flops(c) for c in cfgs) / (ASSUMED_TFLOPS * 1e12) / 3600
 
 
+FAMILIES = {"sep_resnet": "sep-ResNets", "convmixer": "ConvMixers", "unshuffle": "un-shufflers"}
+
+
+def _recipe(cfg: RunConfig) -> str:
+    s, _ = cfg.settings()
+    return (
+        f"{s['optimizer']}, lr {s['lr']}, batch {s['batch_size']}, {s['schedule']}, "
+        f"{s['epochs']} epochs, {'all' if not s['n_train'] else s['n_train']} images"
+    )
+
+
 def rows() -> list[tuple[str, ...]]:
     """Per chapter: figures, command, data, recipe, runs, estimated GPU hours."""
     out = []
     for number, (name, figures) in CHAPTERS.items():
-        changes = PAPER_PARAMETERS.get(number, {})
+        changes = scale_parameters(number, "paper")
         grid = chapter_grid(number, "paper", False, **changes)
         grid = list({repr(c): c for c in grid}.values())
-        s, _ = grid[0].settings()
-        recipe = (
-            f"{s['optimizer']}, lr {s['lr']}, batch {s['batch_size']}, {s['schedule']}, "
-            f"{s['epochs']} epochs, {'all' if not s['n_train'] else s['n_train']} images"
-        )
+        recipes: dict[str, str] = {}
+        for c in grid:  # each model family's recipe, from its first run
+            recipes.setdefault(c.model.arch, _recipe(c))
+        recipe = "; ".join(f"{FAMILIES[a]}: {r}" for a, r in recipes.items())
+        if len(set(recipes.values())) == 1:
+            recipe = next(iter(recipes.values()))
         data = "; ".join(DATA[d] for d in dict.fromkeys(c.dataset for c in grid))
         extra = papermill_flags(changes)
         command = f"`papermill book/{name}.ipynb out.ipynb -p scale paper{extra}`"
