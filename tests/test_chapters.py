@@ -156,6 +156,7 @@ def test_timing_a_chapter_runs_it_in_an_empty_store(tmp_path, monkeypatch):
     result = time_chapter("01", SMOKE["01_spectral_coverage"])
     assert result["chapter"] == "01_spectral_coverage"
     assert result["params"] == SMOKE["01_spectral_coverage"]
+    assert result["scale"] == SMOKE["01_spectral_coverage"]["scale"]
     assert result["wall_seconds"] > 0 and result["records_made"] == 0
     assert result["peak_rss_mb"] > 50  # the kernel imported torch: tens of MB at the very least
     assert not (tmp_path / "kept").exists()
@@ -189,3 +190,9 @@ def test_timing_text_names_the_scale_and_instruction_set(tmp_path, monkeypatch):
         "the whole chapter at the quick scale, run from an empty results store (36 runs, "
         "2 threads, Xeon (AVX2), 2026-11-30), took 25 minutes wall time with a peak memory of "
         "2.0 GB")  # fmt: skip
+
+    # a timing states the scale it ran at, also where papermill was given none
+    timing_file("07").write_text(json.dumps({**timed, "params": {}, "scale": "cpu"}))
+    assert timing_text("07").startswith("the whole chapter at the cpu scale, run from")
+    timing_file("07").write_text(json.dumps({**timed, "params": {}}))
+    assert timing_text("07").startswith("the whole chapter, run from an empty results store")

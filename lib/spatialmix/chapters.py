@@ -285,7 +285,8 @@ def time_chapter(name: str, params: dict | None = None) -> dict:
     peak = peak_rss_mb(children=True)
     # how the kernel's training runs allocated memory (accel.keep_freed_memory)
     allocators = sorted({r.get("provenance", {}).get("allocator", "?") for r in made})
-    return {"chapter": path.stem, "params": params or {}, "wall_seconds": wall,
+    scale = (params or {}).get("scale") or parameters(name).get("scale")
+    return {"chapter": path.stem, "params": params or {}, "scale": scale, "wall_seconds": wall,
             "peak_rss_mb": peak, "records_made": len(made), "allocator": allocators,
             "provenance": provenance(torch.device("cpu"))}  # fmt: skip
 
@@ -306,7 +307,7 @@ def timing_text(chapter: str) -> str:
     fresh = chapter_timing(chapter)
     if not fresh:
         return "a run of the whole chapter from an empty results store has not been timed"
-    p, scale = fresh["provenance"], fresh["params"].get("scale")
+    p, scale = fresh["provenance"], fresh.get("scale") or fresh["params"].get("scale")
     return (
         f"the whole chapter{f' at the {scale} scale' if scale else ''}, run from an empty "
         f"results store ({fresh['records_made']} "
