@@ -117,6 +117,13 @@ def smoothing_runs(
     ]  # fmt: skip
 
 
+def smoothing_depth(depths: Iterable[int]) -> int:
+    """Fig. 7's ConvMixer depth among chapter 05's: 4 (Fig. 9's model, MIXER_CONVERGED's
+    sigma_depth) where chapter 05 trains it, else its deepest."""
+    depths = list(depths)
+    return 4 if 4 in depths else max(depths)
+
+
 def adversarial_runs(
     regimes: Iterable[str],
     depths: Iterable[int],

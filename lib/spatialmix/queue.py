@@ -92,7 +92,7 @@ def chapter_grid(
         eps = p["eps_255"] / 255
         p04, p05 = chapter_parameters("04", scale), chapter_parameters("05", scale)
         shape = {k: p05[k] for k in ("width", "kernel_size", "patch_size")}
-        sm_depth = 4 if 4 in p05["depths"] else max(p05["depths"])  # as the chapter's Fig. 7
+        sm_depth = ex.smoothing_depth(p05["depths"])  # Fig. 7's, as the chapter
         return [
             *ex.fig2_runs(ex.REGIMES3, p["depths"], [p["dataset"]], p["seeds"], scale),
             *ex.adversarial_runs(
