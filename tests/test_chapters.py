@@ -196,3 +196,17 @@ def test_timing_text_names_the_scale_and_instruction_set(tmp_path, monkeypatch):
     assert timing_text("07").startswith("the whole chapter at the cpu scale, run from")
     timing_file("07").write_text(json.dumps({**timed, "params": {}}))
     assert timing_text("07").startswith("the whole chapter, run from an empty results store")
+
+
+def test_a_scale_with_its_own_parameters_says_when_a_run_asks_for_others():
+    from spatialmix.chapters import parameters, scale_note, this_chapter
+    from spatialmix.experiments import scale_parameters
+
+    committed = parameters("05")
+    assert this_chapter(set(committed)) == "05_convmixer" and this_chapter({"freeze"}) is None
+    note = scale_note("05_convmixer", {**committed, "scale": "converged"})
+    assert note.startswith("note: at scale 'converged' the queue's grid for this chapter")
+    assert "width=128" in note and "-p scale converged -y '{" in note
+    grid = {**committed, "scale": "converged", **scale_parameters("05", "converged")}
+    assert scale_note("05_convmixer", grid) == ""  # asking for the grid's runs: nothing to say
+    assert scale_note("05_convmixer", {**committed, "scale": "cpu"}) == ""

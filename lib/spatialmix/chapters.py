@@ -77,6 +77,46 @@ def chapter_parameters(name: str, scale: str) -> dict[str, object]:
     return {**parameters(name), **scale_parameters(name, scale)}
 
 
+def scale_note(chapter: str, params: dict[str, object]) -> str:
+    """Where a scale has its own parameter values for a chapter (experiments.scale_parameters:
+    the runs its queue grid trains) and `params` ask for others, say so and give the command
+    that asks for the grid's runs; else "". Printed before any compute: the runs asked for are
+    trained, hours of them at the converged and paper scales."""
+    from .experiments import scale_parameters
+
+    scale = str(params.get("scale", ""))
+    wanted = scale_parameters(chapter, scale)
+    differ = {k: v for k, v in wanted.items() if k in params and params[k] != v}
+    if not differ:
+        return ""
+    given = ", ".join(f"{k}={params[k]!r}" for k in differ)
+    grid = ", ".join(f"{k}={v!r}" for k, v in differ.items())
+    flags = json.dumps(wanted)
+    return (
+        f"note: at scale {scale!r} the queue's grid for this chapter (`python -m "
+        f"spatialmix.queue plan {chapter[:2]}:{scale}`) has {grid}; this execution asks for "
+        f"{given}, so it trains and shows other runs. For the grid's runs: papermill "
+        f"book/{chapter_path(chapter).name} out.ipynb -p scale {scale} -y '{flags}'"
+    )
+
+
+def this_chapter(declared: set[str]) -> str | None:
+    """The chapter ("NN_topic") whose parameters cell defines exactly these names, if one does."""
+    found = [p.stem for p in chapter_paths() if set(parameters(p.stem)) == declared]
+    return found[0] if len(found) == 1 else None
+
+
+def _papermill_chapter() -> str | None:
+    """The chapter papermill is executing, told by its parameters cell (None outside papermill)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    declared, _ = injected_names(list(shell.user_ns.get("In", []))) if shell else (set(), set())
+    return this_chapter(declared) if declared else None
+
+
 def check_unknown_parameters() -> None:
     """Raise if papermill passed a parameter the chapter does not define (papermill only warns)."""
     try:
@@ -218,6 +258,8 @@ def setup(trains: bool = True, **params: object) -> Setup:
     check_unknown_parameters()
     for name, value in params.items():
         check_parameter(name, value)
+    if (chapter := _papermill_chapter()) and (note := scale_note(chapter, params)):
+        print(note)
     freeze, scale = str(params.get("freeze", "all")), str(params.get("scale", "cpu"))
     device = resolve_device(str(params.get("device", "auto")))
     threads = set_threads()
