@@ -41,10 +41,13 @@ def _toy(seed=0):
     return model, Loader(x, y, 16, train=True, augment="crop", seed=seed)
 
 
-def test_training_lowers_the_loss_and_reports_throughput():
+def test_training_lowers_the_loss_and_reports_throughput(caplog):
     model, loader = _toy()
     cfg = TrainConfig(epochs=6, optimizer="adamw", lr=0.01, schedule="onecycle", warmup=0.3)
-    out = train(model, loader, cfg, progress=False)
+    with caplog.at_level("INFO", logger="spatialmix.train"):
+        out = train(model, loader, cfg, progress=False)
+    lines = [r.getMessage() for r in caplog.records]  # a line per epoch, for the queue's log
+    assert len(lines) == 6 and lines[-1].startswith("epoch 6/6: train_loss ")
     assert out["completed"] and out["step"] == 24
     assert out["history"][-1]["train_loss"] < out["history"][0]["train_loss"]
     assert out["img_per_s"] > 0

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import statistics
@@ -322,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     set_threads()
     name = f" {args.worker_name}" if args.worker_name else ""
+    logging.basicConfig(format=f"%(asctime)s{name}   %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("spatialmix.train").setLevel(logging.INFO)  # a line per epoch of a run
     say = lambda text: print(f"{time.strftime('%H:%M:%S')}{name} {text}", flush=True)  # noqa: E731
     run_queue(grid, args.hours, args.commit, args.device, say=say)
     return 0

@@ -10,6 +10,7 @@ batch, DDP averaging the gradients; only rank 0 draws the bar, checkpoints and e
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 import time
@@ -25,6 +26,8 @@ from . import distributed
 from .accel import CompiledStep, keep_freed_memory
 from .attacks import fgsm, pgd
 from .data import Loader, permute_pixels
+
+log = logging.getLogger(__name__)  # a line per epoch, for logs (the queue shows them)
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step")
@@ -211,6 +214,10 @@ def train(
                         model.train()
                         t0 = time.perf_counter()
                     history.append(row)
+                    if distributed.is_main():
+                        shown = ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch")
+                        log.info("epoch %d/%d: %s (%.1f min training)", epoch + 1, cfg.epochs,
+                                 shown, seconds / 60)  # fmt: skip
                 save()
             if stop:
                 bar.close()
