@@ -147,5 +147,10 @@ def test_compute_text_counts_core_hours_not_summed_wall_time():
     # 3.5 core-hours, 1.75 h on 2 cores; the run without threads counts as 1 thread
     assert text.startswith("4 runs trained for 3.5 core-hours")
     assert "threads; Xeon (AVX-512): 3 runs at 1 thread, 1 run at 2 threads)" in text
-    assert text.endswith("1.8 h on 2 cores")
+    assert text.endswith("1.8 h on 2 cores")  # no run recorded the machine's load: no more
+    # runs that recorded the load: those above the machine's cores shared them
+    loaded = df.assign(cores=2, load_mean=[1.9, 1.9, 3.4, 3.4, 2.2, 2.2, None, None])
+    assert report.compute_text(loaded, cores=2).endswith(
+        "; 1 of the 3 runs that recorded the machine's load trained while it exceeded the cores "
+        "(their times include waiting for a core)")  # fmt: skip
     assert report.compute_text(df[df.metric == "test_psnr"]).startswith("no stored run")

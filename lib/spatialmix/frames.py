@@ -32,7 +32,7 @@ _FIELDS = [f.name for c in (DataSpec, ModelConfig, TrainConfig) for f in datacla
 
 RUN_COLUMNS = ("experiment", "key", "scale", "preset", "seed",
                *("dataset" if f == "name" else f for f in _FIELDS),
-               "device", "threads", "cpu", "isa")  # fmt: skip
+               "device", "threads", "cpu", "isa", "cores", "load_mean")  # fmt: skip
 
 
 METRIC_COLUMNS = ("metric", "value", "n", "eps", "eps_label", "pgd_step", "layer")
@@ -47,7 +47,8 @@ def run_columns(record: Record) -> dict:
             "preset": spec.preset, "seed": spec.seed, **data, **dataclasses.asdict(spec.model),
             **dataclasses.asdict(spec.train), "device": prov.get("device"),
             "threads": prov.get("threads"), "cpu": prov.get("cpu"),
-            "isa": isa_text(prov)}  # fmt: skip
+            "isa": isa_text(prov), "cores": prov.get("cores"),
+            "load_mean": prov.get("load_mean")}  # fmt: skip
 
 
 def metric_rows(record: Record) -> Iterator[dict]:

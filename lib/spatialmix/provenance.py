@@ -143,6 +143,7 @@ def provenance(device: torch.device) -> dict:
         "isa": instruction_set(),
         "gpu": gpu,
         "threads": torch.get_num_threads(),
+        "cores": os.cpu_count(),
         "allocator": allocator(),
         "git_commit": git_commit(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

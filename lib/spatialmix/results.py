@@ -330,7 +330,7 @@ def train_and_evaluate(
     ckpt.unlink(missing_ok=True)
     prov = provenance(dev)
     prov.update(wall_seconds=time.perf_counter() - started, train_seconds=out["train_seconds"],
-                img_per_s=out["img_per_s"], compiled=out["compiled"],
+                img_per_s=out["img_per_s"], compiled=out["compiled"], load_mean=out["load_mean"],
                 peak_rss_mb=peak_rss_mb(), weights_sha256=file_sha256(weights))  # fmt: skip
     if kernel := spatial_kernel(target.model, dev):
         prov["depthwise"] = kernel

@@ -156,18 +156,19 @@ def train(
     opt = make_optimizer(model, cfg)
     steps_per_epoch = len(loader)
     total = cfg.epochs * steps_per_epoch
-    step, history, seconds, partial = 0, [], 0.0, (0.0, 0, 0)
+    step, history, seconds, partial, loads = 0, [], 0.0, (0.0, 0, 0), []
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, map_location=loader.device, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, history, seconds = state["step"], state["history"], state["seconds"]
         partial = state["partial"]  # the interrupted epoch's running sums
+        loads = state.get("loads", [])
 
     def save() -> None:
         if checkpoint is not None and distributed.is_main():
             state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                     "history": history, "seconds": seconds}  # fmt: skip
+                     "history": history, "seconds": seconds, "loads": loads}  # fmt: skip
             state["partial"] = (loss_sum, correct, seen)
             save_atomically(state, checkpoint)
 
@@ -214,6 +215,7 @@ def train(
                         model.train()
                         t0 = time.perf_counter()
                     history.append(row)
+                    loads.append(load_average())
                     if distributed.is_main():
                         shown = ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch")
                         log.info("epoch %d/%d: %s (%.1f min training)", epoch + 1, cfg.epochs,
@@ -224,9 +226,22 @@ def train(
                 return {"completed": False, "step": step, "history": history,
                         "compiled": stepper.active}  # fmt: skip
     bar.close()
+    loads = [x for x in loads if x is not None]
     return {"completed": True, "step": step, "history": history, "train_seconds": seconds,
             "img_per_s": step * loader.batch_size / max(seconds, 1e-9),
+            "load_mean": sum(loads) / len(loads) if loads else None,
             "compiled": stepper.active}  # fmt: skip
+
+
+def load_average() -> float | None:
+    """The machine's 1-minute load average (runnable processes, every process on it counted),
+    or None where the OS does not say (Windows). Sampled after each epoch, its mean over a run
+    says whether the run had its cores to itself: a 2-core machine running two 1-thread queue
+    workers sits near 2, and anything above the cores shared them."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):  # noqa: ANN202 - tqdm or a stub

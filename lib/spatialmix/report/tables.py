@@ -125,8 +125,22 @@ def compute_text(df: pd.DataFrame, cores: int = 2) -> str:
             for t, n in g["threads"].fillna(1).astype(int).value_counts().sort_index().items())
         for (cpu, isa), g in runs.groupby(["cpu", "isa"]))  # fmt: skip
     n = len(runs)
-    return (f"{n} run{'s' * (n != 1)} trained for {core_hours:.1f} core-hours (training time × "
+    text = (f"{n} run{'s' * (n != 1)} trained for {core_hours:.1f} core-hours (training time × "
             f"threads; {where}), {core_hours / cores:.1f} h on {cores} cores")  # fmt: skip
+    return text + _contention_text(runs)
+
+
+def _contention_text(runs: pd.DataFrame) -> str:
+    """Which runs shared their cores: mean load (train.load_average) above the machine's cores.
+    Nothing where no run recorded its load (records before 2026-11-30)."""
+    if "load_mean" not in runs or runs["load_mean"].isna().all():
+        return ""
+    known = runs.dropna(subset=["load_mean", "cores"])
+    shared = int((known["load_mean"] > known["cores"] + 0.5).sum())  # + 0.5: a shell, a log
+    return (
+        f"; {shared} of the {len(known)} runs that recorded the machine's load trained "
+        f"while it exceeded the cores (their times include waiting for a core)"
+    )
 
 
 def _key(k: object, by: Sequence[str]) -> object:
