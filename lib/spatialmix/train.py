@@ -217,7 +217,8 @@ def train(
                     history.append(row)
                     loads.append(load_average())
                     if distributed.is_main():
-                        shown = ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch")
+                        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                          for k, v in row.items() if k != "epoch")  # fmt: skip
                         log.info("epoch %d/%d: %s (%.1f min training)", epoch + 1, cfg.epochs,
                                  shown, seconds / 60)  # fmt: skip
                 save()
