@@ -30,6 +30,7 @@ def test_queue_commits_each_record_and_skips_stored_ones(mnist_dir, store):
     assert queue_mod.run_queue(_grid(), commit=True, require_clean=False, say=said.append) == 2
     log = _git(store, "log", "--format=%s").stdout.splitlines()
     assert len(log) == 2 and all(line.startswith("Record: unit: mnist") for line in log)
+    assert all(" (trained 0 min, " in line for line in log)  # its training time, every sitting
     tracked = _git(store, "ls-files").stdout.split()
     assert sorted(tracked) == sorted(str(record_path(c)[0].relative_to(store)) for c in _grid())
     assert len(find_records("unit")) == 2 and any("landed" in s for s in said)

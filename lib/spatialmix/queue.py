@@ -251,13 +251,14 @@ def _train_claimed(
         t0 = time.monotonic()
         say(f"training {describe(cfg)}")
         record = run(cfg, device=device, progress=False)
-        minutes = (time.monotonic() - t0) / 60
+        # training time over every sitting of the run (a resumed run's earlier ones included)
+        minutes = record.provenance.get("train_seconds", time.monotonic() - t0) / 60
         cpu, threads = record.provenance.get("cpu"), record.provenance.get("threads")
         where = f"{cpu}, {threads} thread{'s' * (threads != 1)}"
-        say(f"  landed {record.key} in {minutes:.0f} min ({where}): "
+        say(f"  landed {record.key}, trained {minutes:.0f} min ({where}): "
             f"{ {k: round(v, 4) for k, v in record.clean.items()} }")  # fmt: skip
         if commit:
-            commit_record(cfg, f"Record: {describe(cfg)} ({minutes:.0f} min, {where})")
+            commit_record(cfg, f"Record: {describe(cfg)} (trained {minutes:.0f} min, {where})")
         return 1
 
 
