@@ -210,3 +210,15 @@ def test_a_scale_with_its_own_parameters_says_when_a_run_asks_for_others():
     grid = {**committed, "scale": "converged", **scale_parameters("05", "converged")}
     assert scale_note("05_convmixer", grid) == ""  # asking for the grid's runs: nothing to say
     assert scale_note("05_convmixer", {**committed, "scale": "cpu"}) == ""
+
+
+def test_setup_reads_the_chapters_only_at_a_scale_with_its_own_parameters(monkeypatch):
+    from spatialmix import chapters
+
+    def told(*_: object) -> None:
+        raise AssertionError("setup parsed the chapters at a scale with no parameters of its own")
+
+    monkeypatch.setattr(chapters, "_papermill_chapter", told)
+    chapters.setup(scale="cpu", freeze="full")  # every papermill run at cpu/quick/smoke
+    with pytest.raises(AssertionError, match="parsed the chapters"):
+        chapters.setup(scale="converged", freeze="full")

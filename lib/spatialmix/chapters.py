@@ -100,6 +100,14 @@ def scale_note(chapter: str, params: dict[str, object]) -> str:
     )
 
 
+def _has_own_parameters(params: dict[str, object]) -> bool:
+    """Whether params' scale has parameter values of its own (converged, paper): only then can
+    scale_note say anything, so only then does setup read the chapters' parameter cells."""
+    from .experiments import SCALE_PARAMETERS
+
+    return str(params.get("scale", "")) in SCALE_PARAMETERS
+
+
 def this_chapter(declared: set[str]) -> str | None:
     """The chapter ("NN_topic") whose parameters cell defines exactly these names, if one does."""
     found = [p.stem for p in chapter_paths() if set(parameters(p.stem)) == declared]
@@ -258,8 +266,9 @@ def setup(trains: bool = True, **params: object) -> Setup:
     check_unknown_parameters()
     for name, value in params.items():
         check_parameter(name, value)
-    if (chapter := _papermill_chapter()) and (note := scale_note(chapter, params)):
-        print(note)
+    if _has_own_parameters(params) and (chapter := _papermill_chapter()):
+        if note := scale_note(chapter, params):
+            print(note)
     freeze, scale = str(params.get("freeze", "all")), str(params.get("scale", "cpu"))
     device = resolve_device(str(params.get("device", "auto")))
     threads = set_threads()

@@ -130,16 +130,23 @@ def compute_text(df: pd.DataFrame, cores: int = 2) -> str:
     return text + _contention_text(runs)
 
 
+# a run "shared its cores" when the mean 1-minute load exceeded them by more than this: our
+# choice of tolerance for a shell, a log, an editor beside the training processes
+SHARED_LOAD_MARGIN = 0.5
+
+
 def _contention_text(runs: pd.DataFrame) -> str:
-    """Which runs shared their cores: mean load (train.load_average) above the machine's cores.
-    Nothing where no run recorded its load (records before 2026-11-30)."""
+    """Which runs shared their cores: mean load (train.load_average) above the machine's cores
+    by more than SHARED_LOAD_MARGIN. Nothing where no run recorded its load (records before
+    2026-11-30)."""
     if "load_mean" not in runs or runs["load_mean"].isna().all():
         return ""
     known = runs.dropna(subset=["load_mean", "cores"])
-    shared = int((known["load_mean"] > known["cores"] + 0.5).sum())  # + 0.5: a shell, a log
+    shared = int((known["load_mean"] > known["cores"] + SHARED_LOAD_MARGIN).sum())
     return (
-        f"; {shared} of the {len(known)} runs that recorded the machine's load trained "
-        f"while it exceeded the cores (their times include waiting for a core)"
+        f"; {shared} of the {len(known)} runs that recorded the machine's load trained while "
+        f"it exceeded the cores by more than {SHARED_LOAD_MARGIN:g} (mean 1-minute load "
+        "average; their times include waiting for a core)"
     )
 
 
