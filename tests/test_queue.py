@@ -186,8 +186,8 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store):
     assert "spent 0.0 core-hours" in queue_mod.cost(grid)
     queue_mod.run_queue(grid[:1], require_clean=False, say=lambda text: None)
     text = queue_mod.cost(grid)
-    twins = sum(queue_mod._twin(c) == queue_mod._twin(grid[0]) for c in grid[1:])
-    assert f"the {twins} of {len(grid) - 1} missing runs with a stored twin" in text
+    assert "1 of the 1 missing runs would take about" in text
+    assert "(1 from a stored twin (another seed or bank), 0 from their FLOPs" in text
     # core-hours count a run's threads: a 1-thread run's hours once, a 2-thread run's twice
     record = queue_mod.lookup(grid[0])
     hours = record.provenance["train_seconds"] * record.provenance["threads"] / 3600
@@ -254,3 +254,33 @@ def test_chapters_at_their_converged_parameters_ask_for_exactly_the_converged_gr
     read = queue_mod.read_command("05:converged")  # what `plan` prints for the chapter
     assert read.startswith("papermill book/05_convmixer.ipynb out.ipynb -p freeze all -p scale")
     assert '"width": 128' in read and queue_mod.read_command("07:converged") == ""
+
+
+def test_runs_without_a_twin_are_estimated_from_their_flops(mnist_dir, store):
+    from spatialmix.runbook import training_flops
+
+    wide = RunConfig("unit", ModelConfig(arch="sep_resnet", width=8, depth=1, multiplier=2),
+                     "mnist", "smoke")  # fmt: skip
+    grid = [*_grid(), wide]
+    queue_mod.run_queue(grid[:1], require_clean=False, say=lambda text: None)
+    seconds = queue_mod.run_core_seconds(queue_mod.lookup(grid[0]).provenance)
+    guess = queue_mod.estimates(grid)
+    assert guess[1] == (pytest.approx(seconds), "twin")  # seed 1: its seed-0 twin's time
+    rate = seconds / training_flops(grid[0])  # width 8: the stored run's seconds per FLOP
+    assert guess[2] == (pytest.approx(training_flops(wide) * rate), "flops")
+    assert training_flops(wide) > training_flops(grid[0])
+    assert "(1 from a stored twin (another seed or bank), 1 from their FLOPs" in queue_mod.cost(
+        grid
+    )
+    other = RunConfig("unit", ModelConfig(arch="convmixer", width=8, depth=1), "mnist", "smoke")
+    assert "; 1 of families with no stored run are not estimated" in queue_mod.cost([*grid, other])
+
+
+def test_a_queue_with_hours_passes_over_runs_that_would_outlast_them(mnist_dir, store, monkeypatch):
+    grid = _grid()
+    monkeypatch.setattr(queue_mod, "estimates", lambda g: {0: (7200.0 * 64, "twin")})
+    said = []
+    assert queue_mod.run_queue(grid, hours=1, require_clean=False, say=said.append) == 1
+    assert said[0].startswith("passing over unit: mnist sep_resnet n=1 w=4 full seed 0")
+    assert "min left" in said[0] and said[1].startswith("training unit: mnist")
+    assert queue_mod.lookup(grid[0]) is None and queue_mod.lookup(grid[1]) is not None

@@ -26,8 +26,11 @@ Run it from a `git worktree` pinned at a commit, so edits elsewhere never make i
 "+dirty": it refuses a tree whose lib/ has changes. With --commit, each finished record is
 committed at once in the git repository that holds the store (nothing else is staged), so a
 stopped queue loses at most the run in progress, and started again it skips what is stored.
---hours stops it from starting a new run after that long. The grids are experiments.GRIDS,
-in priority order. Set the threads as for any run (SPATIALMIX_THREADS; default: all cores).
+--hours stops it from starting a new run after that long, and passes over a run estimated
+(from its stored twins or its FLOPs, `plan`'s estimates) to outlast that time, for shorter
+ones: on a machine lent for a session, a run cut off at its end is lost. The grids are
+experiments.GRIDS, in priority order. Set the threads as for any run (SPATIALMIX_THREADS;
+default: all cores).
 
 On several GPUs of one machine, train each run data-parallel (distributed.py) instead:
 
@@ -171,30 +174,69 @@ def _twin(cfg: RunConfig) -> tuple:
             m.kernel_size, m.patch_size, tuple(sorted(cfg.overrides.items())))  # fmt: skip
 
 
+def _spent(grid: list[RunConfig]) -> tuple[dict[int, float], set[str]]:
+    """Core-seconds each stored run of the grid trained for (by grid index), and where."""
+    spent, where = {}, set()
+    for i, cfg in enumerate(grid):
+        record = lookup(cfg)
+        seconds = None if record is None else run_core_seconds(record.provenance)
+        if seconds is None:
+            continue
+        spent[i] = seconds
+        threads = record.provenance.get("threads") or 1
+        where.add(f"{record.provenance.get('cpu')}, {threads} thread{'s' * (threads != 1)}")
+    return spent, where
+
+
+def estimates(grid: list[RunConfig]) -> dict[int, tuple[float, str]]:
+    """Each missing run's training core-seconds (by grid index) and how it was estimated:
+    "twin", the mean of its stored twins (the same run but seed or bank); else "flops", its
+    training FLOPs (runbook.training_flops) at the core-seconds per FLOP that the grid's stored
+    runs of its family and regime took (of its family, where none of its regime is stored).
+    A run of a family with nothing stored is not estimated."""
+    from .runbook import training_flops
+
+    spent, _ = _spent(grid)
+    twins: dict[tuple, list[float]] = {}
+    per_flop: dict[tuple, list[float]] = {}  # (arch, regime) and (arch,): [seconds, FLOPs]
+    for i, seconds in spent.items():
+        cfg = grid[i]
+        twins.setdefault(_twin(cfg), []).append(seconds)
+        flops = training_flops(cfg)
+        for key in ((cfg.model.arch, cfg.model.regime), (cfg.model.arch,)):
+            total = per_flop.setdefault(key, [0.0, 0.0])
+            total[0], total[1] = total[0] + seconds, total[1] + flops
+    out = {}
+    for i, cfg in enumerate(grid):
+        if i in spent or lookup(cfg) is not None:
+            continue
+        if _twin(cfg) in twins:
+            out[i] = (statistics.fmean(twins[_twin(cfg)]), "twin")
+        elif rate := per_flop.get((cfg.model.arch, cfg.model.regime)) or per_flop.get(
+            (cfg.model.arch,)
+        ):
+            out[i] = (training_flops(cfg) * rate[0] / rate[1], "flops")
+    return out
+
+
 def cost(grid: list[RunConfig], cores: int = 2) -> str:
     """The grid's training in core-hours (provenance.core_seconds, as report.compute_text): spent
-    on its stored runs, and an estimate for the missing ones that have a stored twin (same run
-    but seed or bank); each also as hours on `cores` cores kept busy."""
-    core_seconds: dict[tuple, list[float]] = {}
-    missing, where = [], set()
-    for cfg in grid:
-        record = lookup(cfg)
-        if record is None:
-            missing.append(cfg)
-        spent = None if record is None else run_core_seconds(record.provenance)
-        if spent is None:
-            continue
-        threads = record.provenance.get("threads") or 1
-        core_seconds.setdefault(_twin(cfg), []).append(spent)
-        where.add(f"{record.provenance.get('cpu')}, {threads} thread{'s' * (threads != 1)}")
-    spent = sum(sum(v) for v in core_seconds.values()) / 3600
-    known = [cfg for cfg in missing if _twin(cfg) in core_seconds]
-    left = sum(statistics.fmean(core_seconds[_twin(c)]) for c in known) / 3600
+    on its stored runs, and estimated for the missing ones (estimates()); each also as hours on
+    `cores` cores kept busy."""
+    spent_by, where = _spent(grid)
+    spent = sum(spent_by.values()) / 3600
+    missing = sum(lookup(c) is None for c in grid)
+    guess = estimates(grid)
+    left = sum(seconds for seconds, _ in guess.values()) / 3600
+    by_twin = sum(how == "twin" for _, how in guess.values())
+    rest = missing - len(guess)
     return (
         f"spent {spent:.1f} core-hours training the stored runs, {spent / cores:.1f} h on {cores} "
-        f"cores ({'; '.join(sorted(where)) or '-'}); the {len(known)} of {len(missing)} missing "
-        f"runs with a stored twin (another seed or bank) would take about {left:.1f} core-hours "
-        f"more, {left / cores:.1f} h on {cores} cores; the rest are not estimated"
+        f"cores ({'; '.join(sorted(where)) or '-'}); {len(guess)} of the {missing} missing runs "
+        f"would take about {left:.1f} core-hours more, {left / cores:.1f} h on {cores} cores "
+        f"({by_twin} from a stored twin (another seed or bank), {len(guess) - by_twin} from "
+        f"their FLOPs at the rate of their family's stored runs)"
+        + (f"; {rest} of families with no stored run are not estimated" if rest else "")
     )
 
 
@@ -229,12 +271,22 @@ def run_queue(
                          "(run the queue from a git worktree pinned at a commit)")  # fmt: skip
     started, landed = time.monotonic(), 0
     todo = plan(grid) if distributed.is_main() else None
-    for cfg, stored in distributed.broadcast(todo):  # rank 0's: the store may change meanwhile
+    # with an end in sight, a run estimated to outlast it is passed over for shorter ones: a
+    # run cut off by the machine going away is lost (its checkpoint stays on that machine)
+    guess = estimates(grid) if distributed.is_main() and hours != float("inf") else {}
+    threads = torch.get_num_threads()
+    for i, (cfg, stored) in enumerate(distributed.broadcast(todo)):  # rank 0's plan
         if stored:
             continue
-        if distributed.broadcast(time.monotonic() - started > hours * 3600):
+        left = hours * 3600 - (time.monotonic() - started)
+        if distributed.broadcast(left < 0):
             say(f"stopping after {hours:g} h; run again to go on")
             break
+        need = guess[i][0] / threads if i in guess else 0.0
+        if distributed.broadcast(need > left):
+            say(f"passing over {describe(cfg)}: about {need / 60:.0f} min at {threads} "
+                f"thread{'s' * (threads != 1)}, {left / 60:.0f} min left")  # fmt: skip
+            continue
         landed += _train_claimed(cfg, commit, device, say)
     return landed
 
@@ -297,7 +349,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("plan", "run", "merge"))
     parser.add_argument("grid", nargs="+", help="a grid (plan, run) or other stores (merge)")
     parser.add_argument("--shard", default="0/1", help="train the i-th of n shares: i/n")
-    parser.add_argument("--hours", type=float, default=float("inf"))
+    parser.add_argument(
+        "--hours",
+        type=float,
+        default=float("inf"),
+        help="start no run after this long, nor one estimated to outlast it",
+    )
     parser.add_argument("--commit", action="store_true")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=1,
