@@ -158,3 +158,18 @@ def test_compute_text_counts_core_hours_not_summed_wall_time():
     loaded = loaded.assign(load_mean=[1.9, 1.9, 3.4, 3.4, 2.6, 2.6, None, None])
     assert "; 2 of the 3 runs" in report.compute_text(loaded, cores=2)
     assert report.compute_text(df[df.metric == "test_psnr"]).startswith("no stored run")
+
+
+def test_findings_say_claim_by_claim_where_each_was_reproduced():
+    from spatialmix.claims import CLAIMS, Verdict
+
+    verdicts = [("mnist", Verdict("fig10_full_learns", "reproduced")),
+                ("cifar10", Verdict("fig10_full_learns", "not reproduced")),
+                ("fashion", Verdict("fig10_full_learns", "reproduced")),
+                ("depth 8", Verdict("fig10_chans_params_flat", "inconclusive"))]  # fmt: skip
+    lines = report.findings_text(verdicts).splitlines()
+    learns = CLAIMS["fig10_full_learns"].statement.rstrip(".")
+    assert lines[0] == (f"- {learns}: **reproduced** for mnist, fashion; **not reproduced** for "
+                        "cifar10.")  # fmt: skip
+    assert lines[1].endswith(": **inconclusive** for depth 8.") and len(lines) == 2
+    assert report.findings_text(dict(verdicts[:1])) == f"- {learns}: **reproduced** for mnist."

@@ -42,7 +42,14 @@ from .tables import (
     shape_table,
     spectra_table,
 )
-from .verdicts import NOT_EVALUATED, patch_check, verdict, verdict_summary, verdict_table
+from .verdicts import (
+    NOT_EVALUATED,
+    findings_text,
+    patch_check,
+    verdict,
+    verdict_summary,
+    verdict_table,
+)
 
 __all__ = [
     "FILL_EXCLUDED", "FORMATS", "METRIC_LABELS", "NOT_EVALUATED", "attack_groups",
@@ -52,5 +59,5 @@ __all__ = [
     "measured_text", "missing_runs", "num", "paired_gap_text", "patch_check", "robust_gap_table",
     "robust_gap_text", "robust_gaps", "robustness_verdicts", "run_costs", "sample_size",
     "scale_table", "shape_table", "smoothing_text", "spectra_table", "table", "verdict",
-    "verdict_summary", "verdict_table",
+    "verdict_summary", "verdict_table", "findings_text",
 ]  # fmt: skip

@@ -82,6 +82,22 @@ def verdict_summary(verdicts: Mapping[str, Verdict]) -> str:
     return ", ".join(f"{label}: **{v.status}**" for label, v in verdicts.items())
 
 
+def findings_text(verdicts: Mapping[str, Verdict] | Iterable[tuple[str, Verdict]]) -> str:
+    """What the verdicts say, claim by claim, as Markdown bullets for the chapter's text: the
+    claim's statement, then where it was reproduced, not reproduced, inconclusive or not yet
+    evaluated ("- A Full un-shuffler ...: **reproduced** for mnist, central model;
+    **not reproduced** for cifar10, central model")."""
+    by_claim: dict[str, dict[str, list[str]]] = {}
+    for label, v in verdicts.items() if isinstance(verdicts, Mapping) else verdicts:
+        by_claim.setdefault(v.claim, {}).setdefault(v.status, []).append(label)
+    lines = []
+    for claim, by_status in by_claim.items():
+        where = "; ".join(f"**{status}** for {', '.join(labels)}"
+                          for status, labels in by_status.items())  # fmt: skip
+        lines.append(f"- {CLAIMS[claim].statement.rstrip('.')}: {where}.")
+    return "\n".join(lines)
+
+
 def patch_check(
     cfgs: Sequence[RunConfig], records: Sequence[Record | None], grid: pd.DataFrame
 ) -> tuple[str, list[tuple[str, Verdict]]]:
