@@ -85,17 +85,23 @@ def verdict_summary(verdicts: Mapping[str, Verdict]) -> str:
 def findings_text(verdicts: Mapping[str, Verdict] | Iterable[tuple[str, Verdict]]) -> str:
     """What the verdicts say, claim by claim, as Markdown bullets for the chapter's text: the
     claim's statement, then where it was reproduced, not reproduced, inconclusive or not yet
-    evaluated ("- A Full un-shuffler ...: **reproduced** for mnist, central model;
-    **not reproduced** for cifar10, central model")."""
+    evaluated ("- A Full un-shuffler ...: **reproduced** for *mnist, central model* and
+    *fashion_mnist, central model*; **not reproduced** for *cifar10, central model*")."""
     by_claim: dict[str, dict[str, list[str]]] = {}
     for label, v in verdicts.items() if isinstance(verdicts, Mapping) else verdicts:
         by_claim.setdefault(v.claim, {}).setdefault(v.status, []).append(label)
     lines = []
     for claim, by_status in by_claim.items():
-        where = "; ".join(f"**{status}** for {', '.join(labels)}"
+        where = "; ".join(f"**{status}** for {_listed(labels)}"
                           for status, labels in by_status.items())  # fmt: skip
         lines.append(f"- {CLAIMS[claim].statement.rstrip('.')}: {where}.")
     return "\n".join(lines)
+
+
+def _listed(labels: list[str]) -> str:
+    """Labels in italics, "*a*", "*a* and *b*", "*a*, *b* and *c*" (labels may hold commas)."""
+    words = [f"*{label}*" for label in labels]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def patch_check(
