@@ -42,3 +42,25 @@ def test_ci_prints_the_machine_and_the_slowest_tests():
     assert "model name" in ci and "avx512f" in ci and "nproc" in ci and "torch.__version__" in ci
     make = (REPO / "Makefile").read_text()
     assert "--durations=15" in make
+
+
+@pytest.mark.parametrize(
+    ("flags", "printed"),
+    [
+        ("avx2 avx512f amx_tile", "avx2 avx512f amx_tile"),
+        ("avx2 avx512f", "avx2 avx512f"),
+        ("sse4_2", "none of avx2/avx512f/amx_tile"),
+    ],  # fmt: skip
+)
+def test_ci_names_the_machine_whatever_flags_it_lacks(tmp_path, flags, printed):
+    # under `set -e`, a flag test written `grep && printf` ended .ci/run with status 1 and no
+    # output on every machine without amx_tile (the last flag asked)
+    ci = (REPO / ".ci" / "run").read_text()
+    block = ci[ci.index("# the machine first") : ci.index("# Fashion-MNIST")]
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"model name\t: Test CPU\nflags\t\t: fpu {flags}\n")
+    script = "set -euo pipefail\n" + block.replace("/proc/cpuinfo", str(cpuinfo))
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("machine: Test CPU, ")
+    assert done.stdout.rstrip().endswith(f"ISA flags: {printed}")
