@@ -25,7 +25,7 @@ LAYERS = [
     ("formats", "datasets", "data", "streamloader", "stream"),
     ("accel", "provenance", "distributed"),
     ("train", "evaluation", "unshuffle"),
-    ("scales", "records", "store", "frames", "results"),
+    ("scales", "records", "store", "frames", "results", "run_flops"),
     ("experiments", "perf", "migrate"),
     ("chapters", "claims", "report", "plots", "selfcheck", "queue", "gpucheck", "__init__"),
     ("scoreboard", "runbook", "smoothing", "frozen_banks"),

@@ -257,7 +257,7 @@ def test_chapters_at_their_converged_parameters_ask_for_exactly_the_converged_gr
 
 
 def test_runs_without_a_twin_are_estimated_from_their_flops(mnist_dir, store):
-    from spatialmix.runbook import training_flops
+    from spatialmix.run_flops import training_flops
 
     wide = RunConfig("unit", ModelConfig(arch="sep_resnet", width=8, depth=1, multiplier=2),
                      "mnist", "smoke")  # fmt: skip

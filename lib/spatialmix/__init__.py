@@ -14,9 +14,9 @@ go round in a circle (tests/test_layout.py walks every import, function-level on
    number was made; data-parallel training under torchrun (DDP)
 6. train, evaluation, unshuffle: the training loop; everything measured on a trained model;
    the un-shuffling task's receptive field and baselines
-7. scales, records, store, frames, results: the presets; typed records; the store on disk
-   (reads, atomic writes, locks); records as tables (frames.frame, also results.frame); the
-   one results store, which every record goes through (results.run)
+7. scales, records, store, frames, results, run_flops: the presets; typed records; the store
+   on disk (reads, atomic writes, locks); records as tables (frames.frame, also results.frame);
+   the one results store, which every record goes through (results.run); a run's FLOPs
 8. experiments, perf, migrate: the runs behind each figure; training speed, reference vs ours;
    store migrations
 9. chapters, claims, report, plots, selfcheck, queue, gpucheck, __init__: what the book and its

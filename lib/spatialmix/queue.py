@@ -191,10 +191,10 @@ def _spent(grid: list[RunConfig]) -> tuple[dict[int, float], set[str]]:
 def estimates(grid: list[RunConfig]) -> dict[int, tuple[float, str]]:
     """Each missing run's training core-seconds (by grid index) and how it was estimated:
     "twin", the mean of its stored twins (the same run but seed or bank); else "flops", its
-    training FLOPs (runbook.training_flops) at the core-seconds per FLOP that the grid's stored
+    training FLOPs (run_flops.training_flops) at the core-seconds per FLOP that the grid's stored
     runs of its family and regime took (of its family, where none of its regime is stored).
     A run of a family with nothing stored is not estimated."""
-    from .runbook import training_flops
+    from .run_flops import training_flops
 
     spent, _ = _spent(grid)
     twins: dict[tuple, list[float]] = {}

@@ -8,17 +8,13 @@ chapters yet, so every GPU time is an estimate from FLOPs at an assumed throughp
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Iterable
 
-import torch
-
 from .experiments import scale_parameters
-from .models import ModelConfig, build_model
 from .queue import chapter_grid
 from .results import RunConfig
-from .scales import FULL_TRAIN
+from .run_flops import forward_flops, training_flops  # noqa: F401 (the runbook's API)
 from .scoreboard import replace_readme_table
 from .store import read_json, repo_root
 
@@ -27,8 +23,6 @@ from .store import read_json, repo_root
 # layers keep a GPU far below its peak); a measured GPU check replaces it
 ASSUMED_TFLOPS = 10.0
 README_START, README_END = "<!-- runbook:start -->", "<!-- runbook:end -->"
-SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "mnist": (1, 28, 10),
-          "fashion_mnist": (1, 28, 10), "imagenet": (3, 224, 1000)}  # fmt: skip
 DATA = {
     "cifar10": "CIFAR-10: downloaded by torchvision on first use (or a copy in SPATIALMIX_DATA)",
     "cifar100": "CIFAR-100: downloaded by torchvision, or `-p data_dir` pointing at a copy",
@@ -50,27 +44,6 @@ def papermill_flags(changes: dict[str, object]) -> str:
 CHAPTERS = {"04": ("04_resnet", "Figs. 2, 3, 4"), "05": ("05_convmixer", "Figs. 5, 9"),
             "06": ("06_adversarial", "Figs. 6, 7, 8"),
             "07": ("07_unshuffling", "Figs. 10, 11")}  # fmt: skip
-
-
-@functools.cache
-def forward_flops(model: ModelConfig, dataset: str) -> float:
-    """FLOPs of one image's forward pass, counted by torch.utils.flop_counter."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    channels, side, classes = SHAPES[dataset]
-    net = build_model(model, classes, channels).eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        net(torch.rand(1, channels, side, side))
-    return float(counter.get_total_flops())
-
-
-def training_flops(cfg: RunConfig) -> float:
-    """A run's training FLOPs: 3× forward per image (forward and backward; an upper bound where
-    weights are frozen), 2× more per image for FGSM training, times images seen."""
-    s, _ = cfg.settings()
-    images = (s["n_train"] or FULL_TRAIN[cfg.dataset]) * s["epochs"]
-    per_image = forward_flops(cfg.model, cfg.dataset) * (5 if s["adv_eps"] > 0 else 3)
-    return per_image * images
 
 
 def gpu_hours(cfgs: Iterable[RunConfig]) -> float:
