@@ -1,6 +1,7 @@
 """The queue trains a grid's missing runs in order, commits each record, and resumes."""
 
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -186,8 +187,9 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store):
     assert "spent 0.0 core-hours" in queue_mod.cost(grid)
     queue_mod.run_queue(grid[:1], require_clean=False, say=lambda text: None)
     text = queue_mod.cost(grid)
-    assert "1 of the 1 missing runs would take about" in text
-    assert "(1 from a stored twin (another seed or bank), 0 from their FLOPs" in text
+    assert "1 of the 1 missing runs would take about" in text and "on a quiet machine" in text
+    assert "(1 from their fastest stored twin (another seed or bank), 0 from their FLOPs" in text
+    assert text.endswith(" h on 2 cores") and "; the grid in all: about " in text
     # core-hours count a run's threads: a 1-thread run's hours once, a 2-thread run's twice
     record = queue_mod.lookup(grid[0])
     hours = record.provenance["train_seconds"] * record.provenance["threads"] / 3600
@@ -263,15 +265,14 @@ def test_runs_without_a_twin_are_estimated_from_their_flops(mnist_dir, store):
                      "mnist", "smoke")  # fmt: skip
     grid = [*_grid(), wide]
     queue_mod.run_queue(grid[:1], require_clean=False, say=lambda text: None)
-    seconds = queue_mod.run_core_seconds(queue_mod.lookup(grid[0]).provenance)
+    seconds = queue_mod.quiet_core_seconds(queue_mod.lookup(grid[0]).provenance)
     guess = queue_mod.estimates(grid)
     assert guess[1] == (pytest.approx(seconds), "twin")  # seed 1: its seed-0 twin's time
     rate = seconds / training_flops(grid[0])  # width 8: the stored run's seconds per FLOP
     assert guess[2] == (pytest.approx(training_flops(wide) * rate), "flops")
     assert training_flops(wide) > training_flops(grid[0])
-    assert "(1 from a stored twin (another seed or bank), 1 from their FLOPs" in queue_mod.cost(
-        grid
-    )
+    text = queue_mod.cost(grid)
+    assert "(1 from their fastest stored twin (another seed or bank), 1 from their FLOPs" in text
     other = RunConfig("unit", ModelConfig(arch="convmixer", width=8, depth=1), "mnist", "smoke")
     assert "; 1 of families with no stored run are not estimated" in queue_mod.cost([*grid, other])
 
@@ -284,3 +285,31 @@ def test_a_queue_with_hours_passes_over_runs_that_would_outlast_them(mnist_dir, 
     assert said[0].startswith("passing over unit: mnist sep_resnet n=1 w=4 full seed 0")
     assert "min left" in said[0] and said[1].startswith("training unit: mnist")
     assert queue_mod.lookup(grid[0]) is None and queue_mod.lookup(grid[1]) is not None
+
+
+def test_estimates_count_a_runs_share_of_the_cores_and_prefer_runs_that_recorded_it():
+    prov = {"train_seconds": 600.0, "threads": 1, "cores": 2}
+    assert queue_mod.quiet_core_seconds(prov) == 600.0  # load not recorded: as measured
+    assert queue_mod.quiet_core_seconds({**prov, "load_mean": 1.5}) == 600.0  # never stretched
+    assert queue_mod.quiet_core_seconds({**prov, "load_mean": 3.0}) == pytest.approx(400.0)
+    assert queue_mod.quiet_core_seconds({**prov, "threads": 2, "load_mean": 4.0}) == 600.0
+    grid = [RunConfig("unit", TINY, "mnist", "smoke", seed=s) for s in (0, 1, 2, 3)]
+    records = {i: SimpleNamespace(provenance=p) for i, p in enumerate([
+        {**prov, "train_seconds": 900.0},                    # contended, load unknown
+        {**prov, "train_seconds": 720.0, "load_mean": 3.0},  # beside CI: 480 quiet
+        {**prov, "train_seconds": 500.0, "load_mean": 2.0}])}  # fmt: skip
+    guess = queue_mod.estimates(grid, records)
+    assert guess == {3: (pytest.approx(480.0), "twin")}  # the fastest twin with its load known
+    del records[1], records[2]
+    assert queue_mod.estimates(grid, records)[3] == (pytest.approx(900.0), "twin")
+
+
+def test_a_run_another_worker_holds_is_not_said_to_be_passed_over(mnist_dir, store, monkeypatch):
+    from spatialmix.store import claim
+
+    grid = _grid()
+    monkeypatch.setattr(queue_mod, "estimates", lambda g: {0: (7200.0 * 64, "twin")})
+    said = []
+    with claim(record_path(grid[0])[0]):  # another worker is training grid[0]
+        assert queue_mod.run_queue(grid, hours=1, require_clean=False, say=said.append) == 1
+    assert not any(text.startswith("passing over") for text in said)

@@ -169,9 +169,9 @@ def test_findings_say_claim_by_claim_where_each_was_reproduced():
                 ("depth 8", Verdict("fig10_chans_params_flat", "inconclusive"))]  # fmt: skip
     lines = report.findings_text(verdicts).splitlines()
     learns = CLAIMS["fig10_full_learns"].statement.rstrip(".")
-    assert lines[0] == (f"- {learns}: **reproduced** for *mnist* and *fashion*; **not "
+    assert lines[0] == (f"- {learns} — **reproduced** for *mnist* and *fashion*; **not "
                         "reproduced** for *cifar10*.")  # fmt: skip
-    assert lines[1].endswith(": **inconclusive** for *depth 8*.") and len(lines) == 2
-    assert report.findings_text(dict(verdicts[:1])) == f"- {learns}: **reproduced** for *mnist*."
+    assert lines[1].endswith(" — **inconclusive** for *depth 8*.") and len(lines) == 2
+    assert report.findings_text(dict(verdicts[:1])) == f"- {learns} — **reproduced** for *mnist*."
     three = [(f"n {n}", Verdict("fig10_full_learns", "reproduced")) for n in (1, 2, 3)]
     assert report.findings_text(three).endswith("for *n 1*, *n 2* and *n 3*.")

@@ -47,7 +47,6 @@ import contextlib
 import logging
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -61,6 +60,7 @@ from .chapters import chapter_parameters, chapter_path, parameters
 from .experiments import GRIDS
 from .provenance import core_seconds as run_core_seconds
 from .provenance import git_commit, set_threads
+from .records import Record
 from .results import RunConfig, lookup, merge_store, record_path, run, store_dir
 from .store import claim, serialised
 
@@ -174,12 +174,28 @@ def _twin(cfg: RunConfig) -> tuple:
             m.kernel_size, m.patch_size, tuple(sorted(cfg.overrides.items())))  # fmt: skip
 
 
-def _spent(grid: list[RunConfig]) -> tuple[dict[int, float], set[str]]:
-    """Core-seconds each stored run of the grid trained for (by grid index), and where."""
+def _stored(grid: list[RunConfig]) -> dict[int, Record]:
+    """The grid's stored records, by grid index (one lookup per run)."""
+    return {i: record for i, cfg in enumerate(grid) if (record := lookup(cfg)) is not None}
+
+
+def quiet_core_seconds(prov: dict) -> float | None:
+    """A run's training core-seconds as a quiet machine would have taken them: core_seconds ×
+    the share of a core each of the machine's runnable processes had, min(1, cores / load_mean),
+    where the run recorded the load. Two 1-thread workers on 2 cores (load ~2) keep it whole; a
+    run beside CI (load ~3.5) took 1.75× its quiet time, and counts 0.57 of it."""
+    seconds = run_core_seconds(prov)
+    load, cores = prov.get("load_mean"), prov.get("cores")
+    if seconds is None or not load or not cores:
+        return seconds
+    return seconds * min(1.0, cores / load)
+
+
+def _spent(stored: dict[int, Record]) -> tuple[dict[int, float], set[str]]:
+    """Core-seconds each stored run trained for (by grid index), as measured, and where."""
     spent, where = {}, set()
-    for i, cfg in enumerate(grid):
-        record = lookup(cfg)
-        seconds = None if record is None else run_core_seconds(record.provenance)
+    for i, record in stored.items():
+        seconds = run_core_seconds(record.provenance)
         if seconds is None:
             continue
         spent[i] = seconds
@@ -188,34 +204,44 @@ def _spent(grid: list[RunConfig]) -> tuple[dict[int, float], set[str]]:
     return spent, where
 
 
-def estimates(grid: list[RunConfig]) -> dict[int, tuple[float, str]]:
-    """Each missing run's training core-seconds (by grid index) and how it was estimated:
-    "twin", the mean of its stored twins (the same run but seed or bank); else "flops", its
+def estimates(
+    grid: list[RunConfig], stored: dict[int, Record] | None = None
+) -> dict[int, tuple[float, str]]:
+    """Each missing run's training core-seconds on a quiet machine (by grid index) and how it
+    was estimated, from the stored runs' quiet_core_seconds: "twin", its fastest stored twin
+    (the same run but seed or bank: sharing the cores only ever slows a run); else "flops", its
     training FLOPs (run_flops.training_flops) at the core-seconds per FLOP that the grid's stored
-    runs of its family and regime took (of its family, where none of its regime is stored).
-    A run of a family with nothing stored is not estimated."""
+    runs of its family and regime took (of its family, where none of its regime is stored). Runs
+    that recorded the machine's load come first: a twin or a rate from them where there is one,
+    from the others (of unknown contention) only where there is none. A run of a family with
+    nothing stored is not estimated."""
     from .run_flops import training_flops
 
-    spent, _ = _spent(grid)
-    twins: dict[tuple, list[float]] = {}
-    per_flop: dict[tuple, list[float]] = {}  # (arch, regime) and (arch,): [seconds, FLOPs]
-    for i, seconds in spent.items():
-        cfg = grid[i]
-        twins.setdefault(_twin(cfg), []).append(seconds)
+    stored = _stored(grid) if stored is None else stored
+    seen: dict[tuple, list[float]] = {}  # (twin, load known) and per-FLOP rates (below)
+    for i, record in stored.items():
+        if (seconds := quiet_core_seconds(record.provenance)) is None:
+            continue
+        cfg, known = grid[i], bool(record.provenance.get("load_mean"))
+        seen.setdefault(("twin", _twin(cfg), known), []).append(seconds)
         flops = training_flops(cfg)
-        for key in ((cfg.model.arch, cfg.model.regime), (cfg.model.arch,)):
-            total = per_flop.setdefault(key, [0.0, 0.0])
+        for family in ((cfg.model.arch, cfg.model.regime), (cfg.model.arch,)):
+            total = seen.setdefault(("rate", family, known), [0.0, 0.0])  # [seconds, FLOPs]
             total[0], total[1] = total[0] + seconds, total[1] + flops
+
     out = {}
     for i, cfg in enumerate(grid):
-        if i in spent or lookup(cfg) is not None:
+        if i in stored:
             continue
-        if _twin(cfg) in twins:
-            out[i] = (statistics.fmean(twins[_twin(cfg)]), "twin")
-        elif rate := per_flop.get((cfg.model.arch, cfg.model.regime)) or per_flop.get(
-            (cfg.model.arch,)
-        ):
-            out[i] = (training_flops(cfg) * rate[0] / rate[1], "flops")
+        for known in (True, False):
+            if twins := seen.get(("twin", _twin(cfg), known)):
+                out[i] = (min(twins), "twin")
+            elif r := seen.get(("rate", (cfg.model.arch, cfg.model.regime), known)) or seen.get(
+                ("rate", (cfg.model.arch,), known)
+            ):
+                out[i] = (training_flops(cfg) * r[0] / r[1], "flops")
+            if i in out:
+                break
     return out
 
 
@@ -223,20 +249,25 @@ def cost(grid: list[RunConfig], cores: int = 2) -> str:
     """The grid's training in core-hours (provenance.core_seconds, as report.compute_text): spent
     on its stored runs, and estimated for the missing ones (estimates()); each also as hours on
     `cores` cores kept busy."""
-    spent_by, where = _spent(grid)
+    stored = _stored(grid)
+    spent_by, where = _spent(stored)
     spent = sum(spent_by.values()) / 3600
-    missing = sum(lookup(c) is None for c in grid)
-    guess = estimates(grid)
+    missing = len(grid) - len(stored)
+    guess = estimates(grid, stored)
     left = sum(seconds for seconds, _ in guess.values()) / 3600
     by_twin = sum(how == "twin" for _, how in guess.values())
     rest = missing - len(guess)
     return (
         f"spent {spent:.1f} core-hours training the stored runs, {spent / cores:.1f} h on {cores} "
         f"cores ({'; '.join(sorted(where)) or '-'}); {len(guess)} of the {missing} missing runs "
-        f"would take about {left:.1f} core-hours more, {left / cores:.1f} h on {cores} cores "
-        f"({by_twin} from a stored twin (another seed or bank), {len(guess) - by_twin} from "
-        f"their FLOPs at the rate of their family's stored runs)"
-        + (f"; {rest} of families with no stored run are not estimated" if rest else "")
+        f"would take about {left:.1f} core-hours more on a quiet machine, {left / cores:.1f} h on "
+        f"{cores} cores ({by_twin} from their fastest stored twin (another seed or bank), "
+        f"{len(guess) - by_twin} from their FLOPs at the rate of their family's stored runs)"
+        + (
+            f"; {rest} of families with no stored run are not estimated"
+            if rest
+            else f"; the grid in all: about {(spent + left) / cores:.1f} h on {cores} cores"
+        )
     )
 
 
@@ -283,22 +314,30 @@ def run_queue(
             say(f"stopping after {hours:g} h; run again to go on")
             break
         need = guess[i][0] / threads if i in guess else 0.0
+        too_long = ""
         if distributed.broadcast(need > left):
-            say(f"passing over {describe(cfg)}: about {need / 60:.0f} min at {threads} "
-                f"thread{'s' * (threads != 1)}, {left / 60:.0f} min left")  # fmt: skip
-            continue
-        landed += _train_claimed(cfg, commit, device, say)
+            too_long = (f"passing over {describe(cfg)}: about {need / 60:.0f} min at {threads} "
+                        f"thread{'s' * (threads != 1)}, {left / 60:.0f} min left")  # fmt: skip
+        landed += _train_claimed(cfg, commit, device, say, too_long)
     return landed
 
 
 def _train_claimed(
-    cfg: RunConfig, commit: bool, device: torch.device, say: Callable[[str], None]
+    cfg: RunConfig,
+    commit: bool,
+    device: torch.device,
+    say: Callable[[str], None],
+    too_long: str = "",
 ) -> int:
     """Train and commit one run unless another worker holds it or has stored it meanwhile;
-    return 1 if it landed here, else 0. Under torchrun rank 0 alone claims, and every rank
-    follows its decision."""
+    return 1 if it landed here, else 0. A run that would outlast the queue's hours (too_long:
+    what to say) is passed over, said only where nobody else has it. Under torchrun rank 0
+    alone claims, and every rank follows its decision."""
     with claim(record_path(cfg)[0]) if distributed.is_main() else _held() as mine:
         if not distributed.broadcast(mine and lookup(cfg) is None):
+            return 0
+        if too_long:
+            say(too_long)
             return 0
         t0 = time.monotonic()
         say(f"training {describe(cfg)}")

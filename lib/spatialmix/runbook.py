@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from .experiments import scale_parameters
 from .queue import chapter_grid
 from .results import RunConfig
-from .run_flops import forward_flops, training_flops  # noqa: F401 (the runbook's API)
+from .run_flops import training_flops
 from .scoreboard import replace_readme_table
 from .store import read_json, repo_root
 

@@ -85,7 +85,7 @@ def verdict_summary(verdicts: Mapping[str, Verdict]) -> str:
 def findings_text(verdicts: Mapping[str, Verdict] | Iterable[tuple[str, Verdict]]) -> str:
     """What the verdicts say, claim by claim, as Markdown bullets for the chapter's text: the
     claim's statement, then where it was reproduced, not reproduced, inconclusive or not yet
-    evaluated ("- A Full un-shuffler ...: **reproduced** for *mnist, central model* and
+    evaluated ("- A Full un-shuffler ... — **reproduced** for *mnist, central model* and
     *fashion_mnist, central model*; **not reproduced** for *cifar10, central model*")."""
     by_claim: dict[str, dict[str, list[str]]] = {}
     for label, v in verdicts.items() if isinstance(verdicts, Mapping) else verdicts:
@@ -94,7 +94,8 @@ def findings_text(verdicts: Mapping[str, Verdict] | Iterable[tuple[str, Verdict]
     for claim, by_status in by_claim.items():
         where = "; ".join(f"**{status}** for {_listed(labels)}"
                           for status, labels in by_status.items())  # fmt: skip
-        lines.append(f"- {CLAIMS[claim].statement.rstrip('.')}: {where}.")
+        # a dash, not a colon: statements hold colons of their own
+        lines.append(f"- {CLAIMS[claim].statement.rstrip('.')} — {where}.")
     return "\n".join(lines)
 
 
