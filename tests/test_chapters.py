@@ -197,6 +197,12 @@ def test_timing_text_names_the_scale_and_instruction_set(tmp_path, monkeypatch):
     timing_file("07").write_text(json.dumps({**timed, "params": {}}))
     assert timing_text("07").startswith("the whole chapter, run from an empty results store")
 
+    # a timing at a named scale sits beside the one the chapter quotes, and is read by name
+    assert timing_text("07", "quick").endswith("has not been timed")
+    timing_file("07", "quick").write_text(json.dumps(timed))
+    assert timing_file("07", "quick").name == "chapter_07_quick.json"
+    assert timing_text("07", "quick").startswith("the whole chapter at the quick scale, run from")
+
 
 def test_a_scale_with_its_own_parameters_says_when_a_run_asks_for_others():
     from spatialmix.chapters import parameters, scale_note, this_chapter

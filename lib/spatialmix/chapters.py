@@ -342,20 +342,23 @@ def time_chapter(name: str, params: dict | None = None) -> dict:
             "provenance": provenance(torch.device("cpu"))}  # fmt: skip
 
 
-def timing_file(chapter: str) -> Path:
-    """Where the store keeps chapter "NN"'s timed run from an empty store (results/bench/)."""
-    return store_dir() / "bench" / f"chapter_{chapter}.json"
+def timing_file(chapter: str, scale: str | None = None) -> Path:
+    """Where the store keeps chapter "NN"'s timed run from an empty store (results/bench/):
+    chapter_NN.json, the timing the chapter quotes; chapter_NN_SCALE.json, one at a named
+    scale kept beside it (e.g. the quick scale of a chapter whose committed runs are too long
+    to time from an empty store)."""
+    return store_dir() / "bench" / f"chapter_{chapter}{f'_{scale}' if scale else ''}.json"
 
 
-def chapter_timing(chapter: str) -> dict | None:
+def chapter_timing(chapter: str, scale: str | None = None) -> dict | None:
     """Return the stored timed run of chapter "NN" (time_chapter's result), or None if untimed."""
-    path = timing_file(chapter)
+    path = timing_file(chapter, scale)
     return read_json(path, "chapter timing") if path.exists() else None
 
 
-def timing_text(chapter: str) -> str:
+def timing_text(chapter: str, scale: str | None = None) -> str:
     """One sentence on the stored timed run of a chapter from an empty store (or that none is)."""
-    fresh = chapter_timing(chapter)
+    fresh = chapter_timing(chapter, scale)
     if not fresh:
         return "a run of the whole chapter from an empty results store has not been timed"
     p, scale = fresh["provenance"], fresh.get("scale") or fresh["params"].get("scale")
@@ -379,7 +382,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m spatialmix.chapters time")
     parser.add_argument("chapter", help="NN or NN_topic")
     parser.add_argument("--scale", choices=SCALES, help="default: the chapter's committed scale")
-    parser.add_argument("--out", type=Path, help="where to write the timing (JSON)")
+    parser.add_argument("--out", type=Path, help="where to write the timing (JSON); "
+                        "results/bench/chapter_NN_SCALE.json is where timing_text(NN, SCALE) "
+                        "reads one")  # fmt: skip
     args = parser.parse_args(argv[1:])
     set_threads()
     result = time_chapter(args.chapter, {"scale": args.scale} if args.scale else None)
