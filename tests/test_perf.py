@@ -116,6 +116,11 @@ def test_readme_numbers_come_from_the_stored_records(monkeypatch):
         timing = chapter_timing(chapter)
         assert timing and f"{timing['wall_seconds'] / 60:.0f} min from an empty store" in readme
         assert f"{timing['peak_rss_mb'] / 1024:.1f} GB for {chapter}" in readme
+    for chapter in ("04", "05", "06"):  # the quick scale: a first look at the converged chapters
+        timing = chapter_timing(chapter, "quick")
+        minutes = f"{timing['wall_seconds'] / 60:.0f}" if timing else "?"
+        assert f"quick: {minutes} min from an empty store" in readme
+        assert f"{timing['peak_rss_mb'] / 1024:.1f} GB for {chapter}" in readme
 
 
 def test_reference_convmixer_matches_ours_in_function():
