@@ -1,6 +1,8 @@
 """The queue trains a grid's missing runs in order, commits each record, and resumes."""
 
+import json
 import subprocess
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -189,7 +191,10 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store):
     text = queue_mod.cost(grid)
     assert "1 of the 1 missing runs would take about" in text and "on a quiet machine" in text
     assert "(1 from their fastest stored twin (another seed or bank), 0 from their FLOPs" in text
-    assert text.endswith(" h on 2 cores") and "; the grid in all: about " in text
+    assert text.endswith(
+        " h on 2 cores (the stored runs as they took, the rest as a quiet machine would)"
+    )
+    assert "; the grid in all: about " in text
     # core-hours count a run's threads: a 1-thread run's hours once, a 2-thread run's twice
     record = queue_mod.lookup(grid[0])
     hours = record.provenance["train_seconds"] * record.provenance["threads"] / 3600
@@ -274,7 +279,38 @@ def test_runs_without_a_twin_are_estimated_from_their_flops(mnist_dir, store):
     text = queue_mod.cost(grid)
     assert "(1 from their fastest stored twin (another seed or bank), 1 from their FLOPs" in text
     other = RunConfig("unit", ModelConfig(arch="convmixer", width=8, depth=1), "mnist", "smoke")
-    assert "; 1 of families with no stored run are not estimated" in queue_mod.cost([*grid, other])
+    text = queue_mod.cost([*grid, other])  # the test store has no benchmark record
+    assert "; 1 runs of families with neither a stored run nor a benchmark row are not" in text
+
+
+def test_a_family_with_nothing_stored_is_estimated_from_the_benchmarks_step(mnist_dir, store):
+    from spatialmix.run_flops import training_flops
+
+    mixer = RunConfig("unit", ModelConfig(arch="convmixer", width=8, depth=1), "mnist", "smoke")
+    chans = RunConfig("unit", ModelConfig(arch="convmixer", width=8, depth=1, regime="chans"),
+                      "mnist", "smoke")  # fmt: skip
+    row = {"model": "ConvMixer-128/4 (k=8, p=1)", "allocator": "keep", "flops": 64e9}
+    bench = {"provenance": {"threads": 2}, "batch": 128, "rows": [
+        {**row, "regime": "full", "ours": 100.0}, {**row, "regime": "chans", "ours": 160.0},
+        {**row, "allocator": "default", "regime": "full", "ours": 50.0}]}  # fmt: skip
+    per_image = 64e9 / 128  # the full step's FLOPs per image: 3× the forward
+    assert queue_mod.bench_rates(bench) == {
+        ("convmixer", "full"): pytest.approx(2 / (100.0 * per_image)),  # freed memory kept
+        ("convmixer", "chans"): pytest.approx(2 / (160.0 * per_image))}  # fmt: skip
+    guess = queue_mod.estimates([mixer, chans], {}, bench)
+    assert guess[0] == (pytest.approx(training_flops(mixer) * 2 / (100.0 * per_image)), "bench")
+    assert guess[1][0] < guess[0][0] and guess[1][1] == "bench"  # frozen: a cheaper step
+    text = queue_mod.cost([mixer, chans], bench=bench)
+    assert "2 from their FLOPs at the rate of the benchmark's training step" in text
+    assert "the grid in all" in text
+    assert queue_mod.estimates([mixer], {}, {"provenance": {}, "batch": 1, "rows": []}) == {}
+
+
+def test_every_model_of_the_stored_benchmark_is_a_family_the_queue_knows():
+    record = json.loads((Path(__file__).parents[1] / "results/bench/bench.json").read_text())
+    rates = queue_mod.bench_rates(record)
+    assert {arch for arch, _ in rates} == {"sep_resnet", "convmixer", "unshuffle"}
+    assert {regime for _, regime in rates} == {"full", "chans", "space"}
 
 
 def test_a_queue_with_hours_passes_over_runs_that_would_outlast_them(mnist_dir, store, monkeypatch):

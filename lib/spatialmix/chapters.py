@@ -361,9 +361,9 @@ def timing_text(chapter: str, scale: str | None = None) -> str:
     fresh = chapter_timing(chapter, scale)
     if not fresh:
         return "a run of the whole chapter from an empty results store has not been timed"
-    p, scale = fresh["provenance"], fresh.get("scale") or fresh["params"].get("scale")
+    p, timed = fresh["provenance"], fresh.get("scale") or fresh["params"].get("scale")
     return (
-        f"the whole chapter{f' at the {scale} scale' if scale else ''}, run from an empty "
+        f"the whole chapter{f' at the {timed} scale' if timed else ''}, run from an empty "
         f"results store ({fresh['records_made']} "
         f"runs, {p['threads']} threads, {p['cpu']} ({isa_text(p)}), {p['date'][:10]}), took "
         f"{fresh['wall_seconds'] / 60:.0f} minutes wall time with a peak memory of "

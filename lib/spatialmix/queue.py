@@ -62,7 +62,7 @@ from .provenance import core_seconds as run_core_seconds
 from .provenance import git_commit, set_threads
 from .records import Record
 from .results import RunConfig, lookup, merge_store, record_path, run, store_dir
-from .store import claim, serialised
+from .store import claim, read_json, serialised
 
 
 def chapter_grid(
@@ -204,8 +204,52 @@ def _spent(stored: dict[int, Record]) -> tuple[dict[int, float], set[str]]:
     return spent, where
 
 
+BENCH_MODELS = {"sep-ResNet": "sep_resnet", "ConvMixer": "convmixer", "un-shuffler": "unshuffle"}
+
+
+def bench_rates(record: dict | None) -> dict[tuple[str, str], float]:
+    """Core-seconds per training FLOP of our training step, by (arch, regime), from a benchmark
+    record (perf.suite): its threads / (img/s × FLOPs per image), with freed memory kept as our
+    training runs. FLOPs are counted as run_flops.training_flops counts them, 3× the forward
+    (the model's full-regime step), so a frozen regime's cheaper backward shows as a lower rate.
+    The benchmark's threads work together on one step; two 1-thread workers are no slower."""
+    if not record:
+        return {}
+    threads, batch = record["provenance"].get("threads") or 1, record["batch"]
+    rows = [r for r in record["rows"] if r.get("allocator", "keep") == "keep"]
+    full = {r["model"]: r["flops"] / batch for r in rows if r["regime"] == "full"}
+    rates = {}
+    for r in rows:
+        arch = next((a for name, a in BENCH_MODELS.items() if r["model"].startswith(name)), None)
+        if arch and r["model"] in full and r.get("ours"):
+            rates[(arch, r["regime"])] = threads / (r["ours"] * full[r["model"]])
+    return rates
+
+
+def _stored_bench() -> dict | None:
+    """The store's benchmark record (results/bench/bench.json), or None where it has none."""
+    from .perf import record_file
+
+    path = record_file("cpu")
+    return read_json(path, "benchmark record") if path.exists() else None
+
+
+def _from_stored(cfg: RunConfig, seen: dict[tuple, list[float]], known: bool) -> tuple | None:
+    """A missing run's quiet core-seconds from the stored runs that did (not) record the load:
+    its fastest twin, else its FLOPs at its family and regime's rate (its family's), else None."""
+    from .run_flops import training_flops
+
+    if twins := seen.get(("twin", _twin(cfg), known)):
+        return min(twins), "twin"
+    m = cfg.model
+    rate = seen.get(("rate", (m.arch, m.regime), known)) or seen.get(("rate", (m.arch,), known))
+    return (training_flops(cfg) * rate[0] / rate[1], "flops") if rate else None
+
+
 def estimates(
-    grid: list[RunConfig], stored: dict[int, Record] | None = None
+    grid: list[RunConfig],
+    stored: dict[int, Record] | None = None,
+    bench: dict | None = None,
 ) -> dict[int, tuple[float, str]]:
     """Each missing run's training core-seconds on a quiet machine (by grid index) and how it
     was estimated, from the stored runs' quiet_core_seconds: "twin", its fastest stored twin
@@ -214,7 +258,9 @@ def estimates(
     runs of its family and regime took (of its family, where none of its regime is stored). Runs
     that recorded the machine's load come first: a twin or a rate from them where there is one,
     from the others (of unknown contention) only where there is none. A run of a family with
-    nothing stored is not estimated."""
+    nothing stored: "bench", its FLOPs at the rate of the benchmark's training step of its
+    family and regime (bench_rates; `bench` is that record, the store's by default), a first
+    guess until one of its runs lands; with no benchmark row either, it is not estimated."""
     from .run_flops import training_flops
 
     stored = _stored(grid) if stored is None else stored
@@ -228,24 +274,24 @@ def estimates(
         for family in ((cfg.model.arch, cfg.model.regime), (cfg.model.arch,)):
             total = seen.setdefault(("rate", family, known), [0.0, 0.0])  # [seconds, FLOPs]
             total[0], total[1] = total[0] + seconds, total[1] + flops
+    rates: dict[tuple[str, str], float] | None = None  # read only if a family has nothing stored
 
     out = {}
     for i, cfg in enumerate(grid):
         if i in stored:
             continue
-        for known in (True, False):
-            if twins := seen.get(("twin", _twin(cfg), known)):
-                out[i] = (min(twins), "twin")
-            elif r := seen.get(("rate", (cfg.model.arch, cfg.model.regime), known)) or seen.get(
-                ("rate", (cfg.model.arch,), known)
-            ):
-                out[i] = (training_flops(cfg) * r[0] / r[1], "flops")
-            if i in out:
-                break
+        guess = _from_stored(cfg, seen, True) or _from_stored(cfg, seen, False)
+        if guess is None:
+            if rates is None:
+                rates = bench_rates(_stored_bench() if bench is None else bench)
+            if rate := rates.get((cfg.model.arch, cfg.model.regime)):
+                guess = (training_flops(cfg) * rate, "bench")
+        if guess is not None:
+            out[i] = guess
     return out
 
 
-def cost(grid: list[RunConfig], cores: int = 2) -> str:
+def cost(grid: list[RunConfig], cores: int = 2, bench: dict | None = None) -> str:
     """The grid's training in core-hours (provenance.core_seconds, as report.compute_text): spent
     on its stored runs, and estimated for the missing ones (estimates()); each also as hours on
     `cores` cores kept busy."""
@@ -253,20 +299,30 @@ def cost(grid: list[RunConfig], cores: int = 2) -> str:
     spent_by, where = _spent(stored)
     spent = sum(spent_by.values()) / 3600
     missing = len(grid) - len(stored)
-    guess = estimates(grid, stored)
+    guess = estimates(grid, stored, bench)
     left = sum(seconds for seconds, _ in guess.values()) / 3600
-    by_twin = sum(how == "twin" for _, how in guess.values())
+    how = [h for _, h in guess.values()]
     rest = missing - len(guess)
+    sources = [
+        f"{how.count('twin')} from their fastest stored twin (another seed or bank)",
+        f"{how.count('flops')} from their FLOPs at the rate of their family's stored runs",
+    ]
+    if "bench" in how:
+        sources.append(
+            f"{how.count('bench')} from their FLOPs at the rate of the benchmark's "
+            "training step of their family (results/bench; a first guess)"
+        )
     return (
         f"spent {spent:.1f} core-hours training the stored runs, {spent / cores:.1f} h on {cores} "
         f"cores ({'; '.join(sorted(where)) or '-'}); {len(guess)} of the {missing} missing runs "
         f"would take about {left:.1f} core-hours more on a quiet machine, {left / cores:.1f} h on "
-        f"{cores} cores ({by_twin} from their fastest stored twin (another seed or bank), "
-        f"{len(guess) - by_twin} from their FLOPs at the rate of their family's stored runs)"
+        f"{cores} cores ({', '.join(sources)})"
         + (
-            f"; {rest} of families with no stored run are not estimated"
+            f"; {rest} runs of families with neither a stored run nor a benchmark row are not "
+            "estimated"
             if rest
-            else f"; the grid in all: about {(spent + left) / cores:.1f} h on {cores} cores"
+            else f"; the grid in all: about {(spent + left) / cores:.1f} h on {cores} cores (the "
+            "stored runs as they took, the rest as a quiet machine would)"
         )
     )
 
