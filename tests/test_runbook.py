@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from spatialmix import runbook
+from spatialmix import ModelConfig, runbook
 from spatialmix.experiments import resnet
 from spatialmix.results import RunConfig
 from spatialmix.run_flops import forward_flops, training_flops
@@ -28,6 +28,19 @@ def test_training_flops_count_images_epochs_and_fgsm():
     assert training_flops(fgsm) == pytest.approx(5 / 3 * training_flops(plain))
     deeper = forward_flops(resnet("full", 3), "cifar10")
     assert deeper > 2 * forward  # depth n = 3 has three times the blocks of n = 1
+
+
+def test_forward_flops_count_the_depthwise_convs_whichever_kernel_runs_them():
+    from spatialmix import depthwise
+
+    if not depthwise.load():
+        pytest.skip("the native depthwise kernel did not build here")
+    mixer = ModelConfig(arch="convmixer", width=16, depth=2, kernel_size=5, patch_size=1)
+    forward_flops.cache_clear()
+    total = forward_flops(mixer, "cifar10")
+    per_layer = {"depthwise": 2 * 16 * 32 * 32 * 5 * 5, "1×1": 2 * 16 * 16 * 32 * 32}
+    stem, head = 2 * 3 * 16 * 32 * 32, 2 * 16 * 10
+    assert total == 2 * sum(per_layer.values()) + stem + head
 
 
 def test_chapter_07_at_paper_scale_is_the_papers_large_unshuffler_seeing_the_whole_image():
