@@ -15,7 +15,7 @@ from spatialmix.chapters import chapter_timing, parameters
 from spatialmix.layers import SeparableConv2d, SpatialConv
 from spatialmix.perf import flops as report_flops
 from spatialmix.perf import report, suite
-from spatialmix.perf.ops import KERNELS, OPS, POINTWISE, op_calls, pointwise_calls
+from spatialmix.perf.ops import ELEMENTWISE, KERNELS, OPS, POINTWISE, op_calls, pointwise_calls
 from spatialmix.perf.reference import (
     UNSHUFFLE,
     family,
@@ -93,6 +93,15 @@ def test_benchmark_runs_tiny_and_writes_a_record(tmp_path, capsys, monkeypatch):
         assert r["gflop"] == 2 * math.prod(r["shape"]) * r["shape"][1] / 1e9
         assert r["best"] == max(r[path] for path in POINTWISE)
     assert {v["depth"] for v in result["mixer_layers"].values()} == {4, 1}
+    assert [(r["layer"], r["op"]) for r in result["elementwise_ops"]] == [
+        (r["layer"], op) for r in result["pointwise_ops"][::3] for op in ELEMENTWISE
+    ]  # the 1×1 layers' shapes, each op
+    for r in result["elementwise_ops"]:
+        nbytes = 4 * math.prod(r["shape"])
+        assert r["copy_gbps"] == pytest.approx(2 * nbytes / r["copy_ms"] / 1e6)
+        assert r["floor_ms"] == pytest.approx(ELEMENTWISE[r["op"]][1] * r["copy_ms"] / 2)
+        assert r["ratio"] == pytest.approx(r["pytorch_ms"] / r["ours_ms"])
+    assert "fewest passes at copy speed" in report_flops.elementwise_ops_text(result)
     if depthwise.load():
         bounds = report_flops.bound_rows(result)
         assert len(bounds) == 2 * len(REGIMES)  # both mixers, in the judged allocator state
@@ -291,6 +300,29 @@ def test_the_bound_counts_only_the_ops_a_regime_needs(regime, dw_calls, pw_calls
     assert b["convs_share"] == pytest.approx(b["convs"] / 1000)
     text = report_flops.pointwise_ops_text(_bound_record(regime, 2))
     assert "out of reach" in text and "not excluded" not in text  # 69-100 img/s vs 500 and 250
+
+
+def test_the_floor_adds_a_layers_element_wise_work_at_its_fewest_passes():
+    """Depth 2 full: 2 GELU+BN+residual and 3 GELU+BN (the blocks' and the stem's) a step."""
+    record = _bound_record("full", 2)
+    ew = {"GELU+BN+residual": (40.0, 9.0), "GELU+BN": (30.0, 8.0)}  # ours ms, floor ms
+    record["elementwise_ops"] = [
+        {"layer": "pw", "op": op, "ours_ms": ours, "ours_iqr": [ours + 1, ours - 1],
+         "pytorch_ms": 2 * ours, "pytorch_iqr": [2 * ours, 2 * ours], "ratio": 2.0,
+         "copy_ms": 2.0, "copy_gbps": 10.0, "floor_ms": floor}
+        for op, (ours, floor) in ew.items()]  # fmt: skip
+    (b,) = report_flops.bound_rows(record)
+    assert b["elementwise_ms"] == pytest.approx(2 * 40 + 3 * 30)
+    assert b["elementwise_floor_ms"] == pytest.approx(2 * 9 + 3 * 8)
+    convs_s, bound_s = 10 / b["convs"], 10 / b["bound"]
+    assert b["parts"] == pytest.approx(10 / (convs_s + 0.170))
+    assert b["floor"] == pytest.approx(10 / (bound_s + 0.042))
+    assert b["floor_share"] == pytest.approx(b["floor"] / 1000)
+    text = report_flops.elementwise_ops_text(record)
+    assert "takes 170–170 ms a step" in text and "at the copy's 10.0 GB/s" in text
+    assert "of the roofline (target 50%: out of reach)" in text
+    old = {**_bound_record("full", 2), "provenance": {"date": "2026-11-30T18:11"}}
+    assert "(2026-11-30) predates the element-wise" in report_flops.elementwise_ops_text(old)
 
 
 def test_a_new_record_keeps_the_previous_one_as_history(tmp_path, monkeypatch):

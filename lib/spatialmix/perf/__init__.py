@@ -20,6 +20,7 @@ from .flops import (
     SHARE_TARGETS,
     bound_rows,
     depthwise_ops_text,
+    elementwise_ops_text,
     pointwise_ops_text,
     practical_peak,
     roofline_points,
@@ -48,8 +49,9 @@ from .suite import SIZES, record_file, run_benchmark, run_history, stored_or_run
 
 __all__ = [
     "MEMORY", "REFRESH", "SHARE_TARGETS", "SIZES", "TARGETS", "allocator_rows", "allocator_table",
-    "bound_rows", "depthwise_ops_text", "format_rows", "history_rows", "history_text",
-    "markdown_table", "measured_text", "pointwise_ops_text", "practical_peak", "profile_text",
+    "bound_rows", "depthwise_ops_text", "elementwise_ops_text", "format_rows", "history_rows",
+    "history_text", "markdown_table", "measured_text", "pointwise_ops_text", "practical_peak",
+    "profile_text",
     "record_file", "roofline_points", "roofline_rows", "roofline_text", "run_benchmark",
     "run_history", "steps_text", "stored_or_run", "summary", "target_rows", "targets_text",
     "throughput_table", "with_iqr",

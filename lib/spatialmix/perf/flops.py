@@ -221,13 +221,36 @@ def bound_rows(result: dict) -> list[dict]:
                 seconds["ours"] += n * o["gflop"] / o["ours"]
         bound = batch / (seconds["depthwise"] + seconds["pointwise"])
         convs = batch / (seconds["ours"] + seconds["pointwise"])
-        out.append({"model": r["model"], "family": family(r["model"]), "regime": r["regime"],
-                    "ours": r["ours"], "ceiling": r["ceiling"], "reference": r["reference"],
-                    "pointwise_ms": 1000 * seconds["pointwise"],
-                    "depthwise_ms": 1000 * seconds["depthwise"], "bound": bound,
-                    "share": bound / r["ceiling"], "ratio": bound / r["reference"],
-                    "convs": convs, "convs_share": convs / r["ceiling"]})  # fmt: skip
+        row = {"model": r["model"], "family": family(r["model"]), "regime": r["regime"],
+               "ours": r["ours"], "ceiling": r["ceiling"], "reference": r["reference"],
+               "pointwise_ms": 1000 * seconds["pointwise"],
+               "depthwise_ms": 1000 * seconds["depthwise"], "bound": bound,
+               "share": bound / r["ceiling"], "ratio": bound / r["reference"],
+               "convs": convs, "convs_share": convs / r["ceiling"]}  # fmt: skip
+        out.append(row | _elementwise_bounds(result, layers, seconds, r["ceiling"]))
     return out
+
+
+def _elementwise_bounds(result: dict, layers: dict, seconds: dict, ceiling: float) -> dict:
+    """A mixer step's GELU + BatchNorm work (elementwise_ops at its 1×1 layer's shape: one with
+    the residual per block, one without per block and the stem's), as our fused op ran it and at
+    its fewest passes at the copy's bandwidth; and two bounds with it (img/s, share of ceiling):
+    "parts", every part as measured alone (1×1, our depthwise, our element-wise; no stem conv,
+    head, optimizer or framework overhead), and "floor", the 1×1 ops as measured, the depthwise
+    ones at the peak and the element-wise at their floor: the most a step reaches that keeps
+    these 1×1 products and takes BatchNorm's statistics in a pass of their own. {} where the
+    record predates elementwise_ops."""
+    ops = {(r["layer"], r["op"]): r for r in result.get("elementwise_ops", [])}
+    plain, res = (ops.get((layers["pointwise"], op)) for op in ("GELU+BN", "GELU+BN+residual"))
+    if plain is None or res is None:
+        return {}
+    depth, batch = layers["depth"], result["batch"]
+    ms = {key: depth * res[key] + (depth + 1) * plain[key] for key in ("ours_ms", "floor_ms")}
+    parts = batch / (seconds["ours"] + seconds["pointwise"] + ms["ours_ms"] / 1000)
+    floor = batch / (seconds["depthwise"] + seconds["pointwise"] + ms["floor_ms"] / 1000)
+    return {"elementwise_ms": ms["ours_ms"], "elementwise_floor_ms": ms["floor_ms"],
+            "copy_gbps": plain["copy_gbps"], "parts": parts, "parts_share": parts / ceiling,
+            "floor": floor, "floor_share": floor / ceiling}  # fmt: skip
 
 
 def pointwise_ops_text(result: dict) -> str:
@@ -276,3 +299,65 @@ def pointwise_ops_text(result: dict) -> str:
     lines.append(f"1×1 GFLOP/s at the median call (interquartile range; share of the record's "
                  f"practical peak, {peak:.0f} GFLOP/s)")  # fmt: skip
     return "\n".join(lines)
+
+
+def elementwise_ops_text(result: dict) -> str:
+    """The GELU + BatchNorm work of a mixer layer by itself (ops.time_elementwise_ops), ours and
+    PyTorch's, beside a copy; then what it leaves of every mixer step (bound_rows: "parts" and
+    "floor"), judged against the share and ratio targets."""
+    if "elementwise_ops" not in result:
+        return predates(result, "the element-wise per-op table and the bound it sets")
+
+    def ms(r: dict, key: str) -> str:
+        slow, fast = r[f"{key}_iqr"]
+        return f"{r[f'{key}_ms']:.1f} ({fast:.1f}–{slow:.1f})"
+
+    body = [[r["layer"], r["op"], ms(r, "ours"), ms(r, "pytorch"), f"{r['ratio']:.1f}×",
+             f"{r['copy_ms']:.1f} ({r['copy_gbps']:.1f} GB/s)", f"{r['floor_ms']:.1f}"]
+            for r in result["elementwise_ops"]]  # fmt: skip
+    head = ["shape", "forward + backward", "ours ms", "PyTorch's ms", "ratio",
+            "copy of one tensor ms", "fewest passes at copy speed ms"]  # fmt: skip
+    lines = [table(head, body), ""]
+    rows = [r for r in bound_rows(result) if "floor" in r]
+    body = [[r["model"], r["regime"], f"{r['ours']:.0f}", f"{r['elementwise_ms']:.0f}",
+             f"{r['elementwise_floor_ms']:.0f}", f"{r['parts']:.0f} ({r['parts_share']:.0%})",
+             f"{r['floor']:.0f} ({r['floor_share']:.0%}, {r['floor'] / r['reference']:.1f}×)"]
+            for r in rows]  # fmt: skip
+    head = [
+        "model",
+        "regime",
+        "ours img/s",
+        "element-wise ms (ours)",
+        "at the floor ms",
+        "parts as measured img/s (of roofline)",
+        "floor img/s (of roofline, / reference)",
+    ]
+    lines.append(table(head, body))
+    share, ratio = (SHARE_TARGETS[k] for k in ("mixer_roofline_share", "mixer_native_ratio"))
+    for fam in dict.fromkeys(r["family"] for r in rows):
+        mine = [r for r in rows if r["family"] == fam]
+        low = min(mine, key=lambda r: r["floor_share"])
+        weak = min(mine, key=lambda r: r["floor"] / r["reference"])
+        times = sorted(r["elementwise_ms"] for r in mine)
+        lines.append(
+            f"{mine[0]['model'].split(' ')[0]}: its element-wise work as our fused ops run it "
+            f"takes {times[0]:.0f}–{times[-1]:.0f} ms a step; its parts measured alone add up to "
+            f"at most {max(r['parts_share'] for r in mine):.0%} of the roofline; with the "
+            f"element-wise passes at the copy's {mine[0]['copy_gbps']:.1f} GB/s and the "
+            f"depthwise FLOPs at the peak, at most {_reach(low['floor_share'], share, True)} in "
+            f"{low['regime']} and {_reach(weak['floor'] / weak['reference'], ratio, False)} in "
+            f"{weak['regime']}"
+        )
+    lines.append("ms at the median call (interquartile range); one tensor is a layer's "
+                 "activation, (N, C, H, W) fp32 channels-last")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _reach(value: float, target: float, share: bool) -> str:
+    """'41% of the roofline (target 50%: out of reach)' or '2.7× the reference (...)'."""
+    shown = (
+        (f"{value:.0%} of the roofline", f"{target:.0%}")
+        if share
+        else (f"{value:.1f}× the reference", f"{target}×")
+    )
+    return f"{shown[0]} (target {shown[1]}: {'out of reach' if value < target else 'not excluded'})"

@@ -11,24 +11,35 @@ second); GFLOP/s counts 2·N·C·H·W·k² per call, the same for every op and b
 The 1×1 convolution's ops count 2·N·H·W·C² each: "conv" is F.conv2d on channels-last input and
 aten.convolution_backward (oneDNN, what a training step calls), "matmul" the same products on
 the (N·H·W, C) view (MKL's GEMM: x Wᵀ, g W, gᵀ x).
+The element-wise work between them (time_elementwise_ops): a mixer layer's two GELU + BatchNorm
+(training mode), the first with the residual added, forward and backward, as our fused op
+(fused.gelu_norm) and as PyTorch's separate ops, beside a copy of the same tensor, which gives
+the memory bandwidth they are bound by.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from .. import depthwise
 from ..accel import allocator
+from ..fused import gelu_norm
 from ..layers import same_padding
 from .timing import interleaved_throughput
 
 OPS = ("forward", "input grad", "weight grad")
 KERNELS = ("ours", "pytorch")
 POINTWISE = ("conv", "matmul")
+# the fewest passes over the tensor a GELU + BatchNorm needs while BatchNorm's statistics are
+# taken in a pass of their own (not in the conv that makes the tensor): forward, read y for the
+# statistics, then read y and write the output (+1 read: the residual); backward, read the
+# output's gradient and y for the sums of dγ, dβ, then read both again and write y's gradient
+ELEMENTWISE = {"GELU+BN+residual": (True, 9), "GELU+BN": (False, 8)}  # residual, fewest passes
 
 
 def op_calls(x: Tensor, w: Tensor, g: Tensor) -> dict[tuple[str, str], Callable[[], object]]:
@@ -143,4 +154,59 @@ def time_pointwise_ops(shapes: dict[str, tuple[int, int, int, int]], steps: int,
                 row[f"{path}_iqr"] = [gflop * v for v in t["iqr"]]
             row["best"] = max(row[path] for path in POINTWISE)
             rows.append(row)
+    return rows
+
+
+def elementwise_calls(y: Tensor, res: Tensor, g: Tensor) -> dict[str, Callable[[], object]]:
+    """A mixer layer's element-wise calls at one shape: {"OP|ours", "OP|pytorch"} for OP in
+    ELEMENTWISE, forward and backward of gelu_norm(y, GELU, BatchNorm, res or None), and "copy",
+    a copy of one such tensor. y, res, g: (N, C, H, W) channels-last; y and res need grad."""
+    act, norm, dst = nn.GELU(), nn.BatchNorm2d(y.shape[1]).train(), torch.empty_like(g)
+
+    def call(residual: bool, native: bool) -> Callable[[], None]:
+        def run() -> None:
+            with contextlib.nullcontext() if native else depthwise.native_disabled():
+                gelu_norm(y, act, norm, res if residual else None).backward(g)
+            y.grad = res.grad = None
+
+        return run
+
+    calls: dict[str, Callable[[], object]] = {"copy": lambda: dst.copy_(g)}
+    for op, (residual, _) in ELEMENTWISE.items():
+        calls |= {f"{op}|ours": call(residual, True), f"{op}|pytorch": call(residual, False)}
+    return calls
+
+
+def time_elementwise_ops(shapes: dict[str, tuple[int, int, int, int]], steps: int,
+                         rounds: int) -> list[dict]:  # fmt: skip
+    """Time a mixer layer's element-wise work at every activation shape {name: (N, C, H, W)}:
+    GELU + BatchNorm forward and backward (ELEMENTWISE: with the residual, and without), ours
+    (fused.gelu_norm) and PyTorch's ops (inside depthwise.native_disabled), and a copy of one
+    such tensor, all in turns (elementwise_calls).
+
+    Returns one row per shape and op: {"layer", "shape", "op", "ours_ms", "ours_iqr",
+    "pytorch_ms", "pytorch_iqr", "ratio" (pytorch / ours time), "copy_ms", "copy_gbps" (bytes
+    read and written per second by the copy), "floor_ms" (the op's fewest passes, ELEMENTWISE,
+    at the copy's bandwidth), "allocator"}; times in ms at the median call, IQR [slow, fast].
+    """
+    rows = []
+    for name, (n, c, h, w_) in shapes.items():
+        gen = torch.Generator().manual_seed(0)
+        y, res, g = (torch.randn(n, c, h, w_, generator=gen) for _ in range(3))
+        y, res, g = (t.contiguous(memory_format=torch.channels_last) for t in (y, res, g))
+        timed = interleaved_throughput(elementwise_calls(y.requires_grad_(),
+                                                         res.requires_grad_(), g),
+                                       1, steps, rounds)  # fmt: skip
+        ms = {key: 1000 / t["img_per_s"] for key, t in timed.items()}
+        iqr = {key: [1000 / v for v in t["iqr"]] for key, t in timed.items()}
+        nbytes = g.numel() * g.element_size()
+        gbps = 2 * nbytes / ms["copy"] / 1e6
+        for op, (_, passes) in ELEMENTWISE.items():
+            rows.append({"layer": name, "shape": [n, c, h, w_], "op": op,
+                         "ours_ms": ms[f"{op}|ours"], "ours_iqr": iqr[f"{op}|ours"],
+                         "pytorch_ms": ms[f"{op}|pytorch"], "pytorch_iqr": iqr[f"{op}|pytorch"],
+                         "ratio": ms[f"{op}|pytorch"] / ms[f"{op}|ours"],
+                         "copy_ms": ms["copy"], "copy_gbps": gbps,
+                         "floor_ms": passes * nbytes / gbps / 1e6,
+                         "allocator": allocator()})  # fmt: skip
     return rows

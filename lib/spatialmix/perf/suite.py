@@ -37,7 +37,7 @@ from ..store import (
     store_is_readonly,
     write_atomically,
 )
-from .ops import time_depthwise_ops, time_pointwise_ops
+from .ops import time_depthwise_ops, time_elementwise_ops, time_pointwise_ops
 from .reference import (
     UNSHUFFLE,
     UNSHUFFLE_IMAGE,
@@ -116,9 +116,10 @@ def run_benchmark(
     ReLU deleted (convs_only(): a bound, not the same function), timed in the same turns.
     "depthwise_ops": the depthwise layers of ConvMixer and the un-shuffler by themselves
     (ops.time_depthwise_ops, 3·`steps` calls per op), timed after the rows; "pointwise_ops"
-    their 1×1 layers (ops.time_pointwise_ops), and "mixer_layers" {row model: {"depth",
-    "depthwise", "pointwise"}}, which layer shapes a mixer's step repeats and how often
-    (flops.bound_rows).
+    their 1×1 layers (ops.time_pointwise_ops), "elementwise_ops" the GELU + BatchNorm work
+    between them at the same activation shapes (ops.time_elementwise_ops), and "mixer_layers"
+    {row model: {"depth", "depthwise", "pointwise"}}, which layer shapes a mixer's step repeats
+    and how often (flops.bound_rows; the element-wise rows go by the 1×1 layer's name).
     """
     x = torch.rand(batch, 3, 32, 32)
     x_last = x.contiguous(memory_format=torch.channels_last)
@@ -230,6 +231,9 @@ def run_benchmark(
     pointwise = time_pointwise_ops({pw[mixer]: (batch, mixer_width, 32, 32),
                                     pw[unshuffle]: (batch, unshuffle_width, h, w)},
                                    3 * steps, rounds)  # fmt: skip
+    elementwise = time_elementwise_ops({pw[mixer]: (batch, mixer_width, 32, 32),
+                                        pw[unshuffle]: (batch, unshuffle_width, h, w)},
+                                       3 * steps, rounds)  # fmt: skip
     layers = {name: {"depth": depth, "depthwise": dw[name], "pointwise": pw[name]}
               for name, depth in ((mixer, 4), (unshuffle, unshuffle_depth))}  # fmt: skip
     peaks.append(peak_gflops())
@@ -237,7 +241,8 @@ def run_benchmark(
     for r in rows:
         r["ceiling"] = batch * max(r["peak_gflops"].values()) * 1e9 / r["flops"]
         r["ceiling_ratio"] = r["ceiling"] / r["reference"]
-    return {"rows": rows, "depthwise_ops": ops, "pointwise_ops": pointwise, "mixer_layers": layers,
+    return {"rows": rows, "depthwise_ops": ops, "pointwise_ops": pointwise,
+            "elementwise_ops": elementwise, "mixer_layers": layers,
             "loader": {"step_only": step_only,
             "with_loader": end_to_end}, "batch": batch, "steps": steps, "rounds": rounds,
             "peak_gflops": peak, "profile": profiles, "peak_rss_mb": peak_rss_mb(),
