@@ -319,7 +319,7 @@ def test_the_floor_adds_a_layers_element_wise_work_at_its_fewest_passes():
     assert b["floor"] == pytest.approx(10 / (bound_s + 0.042))
     assert b["floor_share"] == pytest.approx(b["floor"] / 1000)
     text = report_flops.elementwise_ops_text(record)
-    assert "takes 170–170 ms a step" in text and "at the copy's 10.0 GB/s" in text
+    assert "takes 170 ms a step" in text and "at the copy's 10.0 GB/s" in text
     assert "of the roofline (target 50%: out of reach)" in text
     old = {**_bound_record("full", 2), "provenance": {"date": "2026-11-30T18:11"}}
     assert "(2026-11-30) predates the element-wise" in report_flops.elementwise_ops_text(old)

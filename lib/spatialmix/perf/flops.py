@@ -338,10 +338,11 @@ def elementwise_ops_text(result: dict) -> str:
         mine = [r for r in rows if r["family"] == fam]
         low = min(mine, key=lambda r: r["floor_share"])
         weak = min(mine, key=lambda r: r["floor"] / r["reference"])
-        times = sorted(r["elementwise_ms"] for r in mine)
+        times = sorted({f"{r['elementwise_ms']:.0f}" for r in mine}, key=float)
         lines.append(
             f"{mine[0]['model'].split(' ')[0]}: its element-wise work as our fused ops run it "
-            f"takes {times[0]:.0f}–{times[-1]:.0f} ms a step; its parts measured alone add up to "
+            f"takes {'–'.join(times[:: max(1, len(times) - 1)])} ms a step (the same ops in "
+            f"every regime); its parts measured alone add up to "
             f"at most {max(r['parts_share'] for r in mine):.0%} of the roofline; with the "
             f"element-wise passes at the copy's {mine[0]['copy_gbps']:.1f} GB/s and the "
             f"depthwise FLOPs at the peak, at most {_reach(low['floor_share'], share, True)} in "
