@@ -175,3 +175,27 @@ def test_findings_say_claim_by_claim_where_each_was_reproduced():
     assert report.findings_text(dict(verdicts[:1])) == f"- {learns} — **reproduced** for *mnist*."
     three = [(f"n {n}", Verdict("fig10_full_learns", "reproduced")) for n in (1, 2, 3)]
     assert report.findings_text(three).endswith("for *n 1*, *n 2* and *n 3*.")
+
+
+def test_the_recipe_in_words_follows_the_scales_preset(monkeypatch):
+    from spatialmix import scales
+
+    text = report.recipe_text("sep_resnet", "converged", "cifar10", ["cifar10", "fashion_mnist"])
+    p = scales.preset("sep_resnet", "converged", "cifar10")
+    assert text.startswith("SGD with Nesterov momentum 0.9, weight decay 5·10⁻⁴, ")
+    assert f"batch {p['batch_size']}, peak learning rate {p['lr']:g} with a one-cycle" in text
+    fashion = scales.preset("sep_resnet", "converged", "fashion_mnist")["epochs"]
+    assert f"{p['epochs']} epochs (fashion_mnist: {fashion}); random crop (pad 4)" in text
+    assert "label smoothing 0.1" in text and "then cosine decay" not in text
+    cpu = report.recipe_text("sep_resnet", "cpu", "cifar10", ["cifar10", "fashion_mnist"])
+    assert (
+        "then cosine decay" in cpu
+        and "label smoothing" not in cpu
+        and "(" not in cpu.split("epochs")[1].split(";")[0]
+    )  # one epoch count for both at this scale
+    monkeypatch.setitem(scales.PRESETS["convmixer"]["quick"], "weight_decay", 0.0)
+    assert "AdamW, weight decay 0, " in report.recipe_text("convmixer", "quick", "cifar10")
+    assert report.recipe_text("convmixer", "paper", "cifar10").endswith(
+        "horizontal flip, RandAugment"
+    )
+    assert report.recipe_text("unshuffle", "quick", "mnist").endswith("; no augmentation")

@@ -13,7 +13,7 @@ from ..claims import mean_sd, paired
 from ..experiments import resnet
 from ..models import build_model
 from ..regimes import REGIMES, count_trainable
-from ..scales import compute_fraction, preset
+from ..scales import augment_for, compute_fraction, preset
 from ..text import table
 
 if TYPE_CHECKING:
@@ -163,6 +163,44 @@ def scale_table(family: str, scale: str, dataset: str) -> str:
     row = (scale, p["n_train"] or "all", p["n_test"] or "all", p["n_attack"], p["epochs"],
            p["batch_size"], p["lr"], f"{fraction:.2%}")  # fmt: skip
     return table(head, [row])
+
+
+AUGMENT_WORDS = {"crop": "random crop (pad 4)", "flip": "horizontal flip",
+                 "randaugment": "RandAugment", "none": "no augmentation"}  # fmt: skip
+OPTIMIZER_WORDS = {"sgd": "SGD", "adamw": "AdamW"}
+SCHEDULE_WORDS = {
+    "cosine": "a warm-up over {w:.0%} of the steps, then cosine decay",
+    "onecycle": "a one-cycle schedule (rising over {w:.0%} of the steps)",
+}
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _decimal(x: float) -> str:
+    """0.01 -> "0.01", 5e-4 -> "5·10⁻⁴" (below 10⁻³ in powers of ten)."""
+    if x == 0 or x >= 1e-3:
+        return f"{x:g}"
+    mantissa, exponent = f"{x:.0e}".split("e")
+    return f"{mantissa}·10{str(int(exponent)).translate(SUPERSCRIPT)}"
+
+
+def recipe_text(family: str, scale: str, dataset: str, also: Sequence[str] = ()) -> str:
+    """The training recipe of a model family at a scale, in words, from its preset (what the
+    runs of a chapter share): "SGD with Nesterov momentum 0.9, weight decay 5·10⁻⁴, batch 256,
+    peak learning rate 0.2 with a one-cycle schedule (...), label smoothing 0.1, 20 epochs
+    (fashion_mnist: 8); random crop (pad 4), horizontal flip". `also`: other datasets the
+    chapter trains on, named where their epochs differ."""
+    p = preset(family, scale, dataset)
+    epochs = {n: preset(family, scale, n)["epochs"] for n in also if n != dataset}
+    differ = ", ".join(f"{n}: {e}" for n, e in epochs.items() if e != p["epochs"])
+    optimizer = OPTIMIZER_WORDS.get(p["optimizer"], p["optimizer"])
+    if p["optimizer"] == "sgd" and p["momentum"]:
+        optimizer += f" with {'Nesterov ' * bool(p['nesterov'])}momentum {p['momentum']:g}"
+    schedule = SCHEDULE_WORDS.get(p["schedule"], p["schedule"]).format(w=p["warmup"])
+    smoothing = f", label smoothing {p['label_smoothing']:g}" if p["label_smoothing"] else ""
+    augment = ", ".join(AUGMENT_WORDS[a] for a in augment_for(family, scale, dataset).split("_"))
+    return (f"{optimizer}, weight decay {_decimal(p['weight_decay'])}, batch {p['batch_size']}, "
+            f"peak learning rate {p['lr']:g} with {schedule}{smoothing}, {p['epochs']} epochs"
+            f"{f' ({differ})' if differ else ''}; {augment}")  # fmt: skip
 
 
 def depth_table(acc: Mapping[tuple[str, str, int], Sequence[float]], data: Mapping) -> str:
