@@ -71,6 +71,13 @@ EPOCHS_FASHION = 8
 # benchmark). At these speeds the grid is about 20 h of training: Figs. 5 and 7 10.8 h, the
 # budget check 3.0 h, the p check on 20,000 images 4.7 h (p 1 on all the data alone would be
 # 9.3 h), evaluation ~10 %: over the 16 h asked.
+# Re-measured 2026-12-01 as the queue trains (two 1-thread processes at once, nothing else
+# running, Intel Xeon AVX-512 no AMX, AdamW, batch 128 of random images; img/s per process, the
+# two averaged): p 2 depth 8 full / chans / space 183 / 210 / 208, depth 4 337 / 388 / 373,
+# depth 2 618 / 707 / 591, p 1 depth 4 76 / 87 / 96; one 2-thread process, p 2 depth 8 346 /
+# 386 / 373, depth 4 629 / 751 / 699 (the two processes together: 1.06× one). At these rates
+# the grid is 26.3 process-hours of training, about 14.4 h on the two processes with a rough
+# 10 % for evaluation: within the 16 h asked, on this host's speed of that day.
 # `python -m spatialmix.queue plan mixers` states the hours the stored runs took
 EPOCHS_MIXER = 10
 _EVAL_MIXER = {**_EVAL, "attack_eps": (1 / 255, 2 / 255, 4 / 255, 8 / 255), "pgd_step": 1.0}
