@@ -204,6 +204,28 @@ def test_timing_text_names_the_scale_and_instruction_set(tmp_path, monkeypatch):
     assert timing_text("07", "quick").startswith("the whole chapter at the quick scale, run from")
 
 
+def test_a_chapter_quotes_the_timing_of_its_scale_and_the_quick_one_beside_it(
+    tmp_path, monkeypatch
+):
+    from spatialmix.chapters import scale_timing_text, timing_file
+
+    monkeypatch.setenv("SPATIALMIX_RESULTS", str(tmp_path / "results"))
+    assert scale_timing_text("04", "converged") == (
+        "a run of the whole chapter at the converged scale from an empty results store has not "
+        "been timed")  # fmt: skip
+    prov = {"threads": 2, "cpu": "EPYC", "isa": {"cpu": "avx2"}, "date": "2026-12-01T12:00"}
+    timed = {"params": {}, "scale": "cpu", "provenance": prov, "records_made": 30,
+             "wall_seconds": 600.0, "peak_rss_mb": 1024.0}  # fmt: skip
+    timing_file("04").parent.mkdir(parents=True)
+    timing_file("04").write_text(json.dumps(timed))
+    assert scale_timing_text("04", "cpu").startswith("the whole chapter at the cpu scale, run")
+    assert "has not been timed" in scale_timing_text("04", "converged")  # cpu's is not quoted
+    timing_file("04", "quick").write_text(json.dumps({**timed, "scale": "quick"}))
+    text = scale_timing_text("04", "converged")
+    assert "has not been timed; for a first look, the whole chapter at the quick scale" in text
+    assert scale_timing_text("04", "quick").count("the whole chapter") == 1
+
+
 def test_a_scale_with_its_own_parameters_says_when_a_run_asks_for_others():
     from spatialmix.chapters import parameters, scale_note, this_chapter
     from spatialmix.experiments import scale_parameters

@@ -199,3 +199,18 @@ def test_the_recipe_in_words_follows_the_scales_preset(monkeypatch):
         "horizontal flip, RandAugment"
     )
     assert report.recipe_text("unshuffle", "quick", "mnist").endswith("; no augmentation")
+
+
+def test_the_distance_from_the_paper_follows_the_presets(monkeypatch):
+    from spatialmix import scales
+
+    monkeypatch.setitem(scales.PRESETS["sep_resnet"]["cpu"], "epochs", 8)
+    assert report.distance_text("sep_resnet", "cpu", "cifar10", "cifar10 (JPEG q75 copy)") == (
+        "at the `cpu` scale each run trains on 10,000 of the 50,000 training images of cifar10 "
+        "(JPEG q75 copy) for 8 epochs, where a paper-scale run trains on all 50,000 for 160: 1% "
+        "of its image passes")  # fmt: skip
+    monkeypatch.setitem(scales.PRESETS["sep_resnet"]["converged"], "epochs", 1)
+    assert "all 60,000 training images of fashion_mnist for 1 epoch," in report.distance_text(
+        "sep_resnet", "converged", "fashion_mnist"
+    )
+    assert report.distance_text("sep_resnet", "paper", "cifar10").endswith("the paper's budget")

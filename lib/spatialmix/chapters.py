@@ -361,7 +361,27 @@ def timing_text(chapter: str, scale: str | None = None) -> str:
     fresh = chapter_timing(chapter, scale)
     if not fresh:
         return "a run of the whole chapter from an empty results store has not been timed"
-    p, timed = fresh["provenance"], fresh.get("scale") or fresh["params"].get("scale")
+    return _timing_sentence(fresh)
+
+
+def scale_timing_text(chapter: str, scale: str) -> str:
+    """The timed run of a chapter at `scale` (the committed timing where it is of that scale),
+    or that none is stored; then, unless `scale` is quick, the quick scale's, for a first look."""
+    committed = chapter_timing(chapter)
+    fresh = committed if committed and _timed_scale(committed) == scale else None
+    fresh = fresh or chapter_timing(chapter, scale)
+    text = (_timing_sentence(fresh) if fresh else f"a run of the whole chapter at the {scale} "
+            f"scale from an empty results store has not been timed")  # fmt: skip
+    quick = chapter_timing(chapter, "quick") if scale != "quick" else None
+    return f"{text}; for a first look, {_timing_sentence(quick)}" if quick else text
+
+
+def _timed_scale(fresh: dict) -> str | None:
+    return fresh.get("scale") or fresh["params"].get("scale")
+
+
+def _timing_sentence(fresh: dict) -> str:
+    p, timed = fresh["provenance"], _timed_scale(fresh)
     return (
         f"the whole chapter{f' at the {timed} scale' if timed else ''}, run from an empty "
         f"results store ({fresh['records_made']} "

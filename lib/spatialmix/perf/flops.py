@@ -281,15 +281,9 @@ def pointwise_ops_text(result: dict) -> str:
     for fam in dict.fromkeys(r["family"] for r in rows):
         mine = [r for r in rows if r["family"] == fam]
         verdicts = []
-        for what, key, bound in (("of its roofline", "share", share),
-                                 ("the reference", "ratio", ratio)):  # fmt: skip
+        for key, bound in (("share", share), ("ratio", ratio)):
             low = min(mine, key=lambda r: r[key])
-            value = f"{low[key]:.0%}" if key == "share" else f"{low[key]:.1f}×"
-            target = f"{bound:.0%}" if key == "share" else f"{bound}×"
-            verdicts.append(
-                f"at most {value} {what} in {low['regime']} (target {target}: "
-                f"{'out of reach' if low[key] < bound else 'not excluded'})"
-            )
+            verdicts.append(f"at most {_reach(low[key], bound, key == 'share')} in {low['regime']}")
         low = min(mine, key=lambda r: r["convs_share"])
         lines.append(f"{mine[0]['model'].split(' ')[0]}: with nothing but its 1×1 convs at the "
                      f"best rate measured here and its depthwise FLOPs at the peak, a step "

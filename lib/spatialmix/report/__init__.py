@@ -31,6 +31,7 @@ from .tables import (
     curve_table,
     curves,
     depth_table,
+    distance_text,
     groups,
     mean_sd_text,
     mean_table,
@@ -55,7 +56,7 @@ from .verdicts import (
 __all__ = [
     "FILL_EXCLUDED", "FORMATS", "METRIC_LABELS", "NOT_EVALUATED", "attack_groups",
     "budget_table", "budget_text", "compute_text", "curve_table", "curves", "custom_shape_note",
-    "depth_table",
+    "depth_table", "distance_text",
     "fill_command", "groups", "injected_parameters", "mean_sd_text", "mean_table",
     "measured_text", "missing_runs", "num", "paired_gap_text", "patch_check", "recipe_text",
     "robust_gap_table",

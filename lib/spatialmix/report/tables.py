@@ -13,7 +13,7 @@ from ..claims import mean_sd, paired
 from ..experiments import resnet
 from ..models import build_model
 from ..regimes import REGIMES, count_trainable
-from ..scales import augment_for, compute_fraction, preset
+from ..scales import FULL_TRAIN, augment_for, compute_fraction, preset
 from ..text import table
 
 if TYPE_CHECKING:
@@ -201,6 +201,27 @@ def recipe_text(family: str, scale: str, dataset: str, also: Sequence[str] = ())
     return (f"{optimizer}, weight decay {_decimal(p['weight_decay'])}, batch {p['batch_size']}, "
             f"peak learning rate {p['lr']:g} with {schedule}{smoothing}, {p['epochs']} epochs"
             f"{f' ({differ})' if differ else ''}; {augment}")  # fmt: skip
+
+
+def distance_text(family: str, scale: str, dataset: str, source: str = "") -> str:
+    """How far a scale's runs are from the paper's, in words, from the presets: "at the
+    `converged` scale each run trains on all 50,000 training images of cifar10 (JPEG q75 copy)
+    for 20 epochs, where a paper-scale run trains on all 50,000 for 160: 12.5% of its image
+    passes". `source`: where the data came from (a lossy copy is named)."""
+    mine, paper = preset(family, scale, dataset), preset(family, "paper", dataset)
+    full = FULL_TRAIN[dataset]
+    n, n_paper = mine["n_train"] or full, paper["n_train"] or full
+
+    def images(count: int) -> str:
+        return f"all {count:,}" if count >= full else f"{count:,} of the {full:,}"
+
+    epochs = f"{mine['epochs']} epoch{'s' * (mine['epochs'] != 1)}"
+    told = f"each run trains on {images(n)} training images of {source or dataset} for {epochs}"
+    if scale == "paper":
+        return f"at the paper scale {told}, the paper's budget"
+    fraction = compute_fraction(family, scale, dataset)
+    return (f"at the `{scale}` scale {told}, where a paper-scale run trains on {images(n_paper)} "
+            f"for {paper['epochs']}: {100 * fraction:.3g}% of its image passes")  # fmt: skip
 
 
 def depth_table(acc: Mapping[tuple[str, str, int], Sequence[float]], data: Mapping) -> str:
