@@ -214,3 +214,20 @@ def test_the_distance_from_the_paper_follows_the_presets(monkeypatch):
         "sep_resnet", "converged", "fashion_mnist"
     )
     assert report.distance_text("sep_resnet", "paper", "cifar10").endswith("the paper's budget")
+
+
+def test_the_attacks_are_worded_from_the_presets(monkeypatch):
+    from spatialmix import scales
+
+    cpu = scales.PRESETS["sep_resnet"]["cpu"]
+    monkeypatch.setitem(cpu, "attack_eps", (1 / 255, 8 / 255))
+    monkeypatch.setitem(cpu, "n_attack", 1_500)
+    monkeypatch.setitem(cpu, "pgd_step", 0.5)
+    assert report.attack_text("sep_resnet", "cpu", "cifar10") == (
+        "FGSM and PGD-2 at ε ∈ {1, 8}/255 on 1,500 stratified test images, PGD in steps of "
+        "α = ε/2, each projected back onto the ε-ball (our choice; Eq. 4 steps by ε)")  # fmt: skip
+    monkeypatch.setitem(cpu, "pgd_step", (1.0, 0.25))
+    monkeypatch.setitem(cpu, "n_attack", 0)
+    text = report.attack_text("sep_resnet", "cpu", "cifar10")
+    assert "on all the test images" in text and "(the paper's Eq. 4 iterated)" in text
+    assert text.endswith(", and of α = ε/4 as a variant")

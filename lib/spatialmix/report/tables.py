@@ -13,7 +13,7 @@ from ..claims import mean_sd, paired
 from ..experiments import resnet
 from ..models import build_model
 from ..regimes import REGIMES, count_trainable
-from ..scales import FULL_TRAIN, augment_for, compute_fraction, preset
+from ..scales import FULL_TRAIN, attack_steps, augment_for, compute_fraction, preset
 from ..text import table
 
 if TYPE_CHECKING:
@@ -222,6 +222,26 @@ def distance_text(family: str, scale: str, dataset: str, source: str = "") -> st
     fraction = compute_fraction(family, scale, dataset)
     return (f"at the `{scale}` scale {told}, where a paper-scale run trains on {images(n_paper)} "
             f"for {paper['epochs']}: {100 * fraction:.3g}% of its image passes")  # fmt: skip
+
+
+def attack_text(family: str, scale: str, dataset: str) -> str:
+    """The attacks a scale's runs are measured under, in words, from the presets: "FGSM and PGD-2
+    at ε ∈ {1, 2, 4}/255 on 2,000 stratified test images, PGD in steps of α = ε, each projected
+    back onto the ε-ball (the paper's Eq. 4 iterated), and of α = ε/2 as a variant"."""
+    s = preset(family, scale, dataset)
+    eps = ", ".join(f"{e * 255:.3g}" for e in s["attack_eps"])
+    images = f"{s['n_attack']:,} stratified" if s["n_attack"] else "all the"
+
+    def alpha(step: float) -> str:
+        return "α = ε" if step == 1 else f"α = ε/{1 / step:g}" if step < 1 else f"α = {step:g}ε"
+
+    main, *variants = attack_steps(s)
+    why = "the paper's Eq. 4 iterated" if main == 1 else "our choice; Eq. 4 steps by ε"
+    text = (f"FGSM and PGD-{s['pgd_steps']} at ε ∈ {{{eps}}}/255 on {images} test images, PGD "
+            f"in steps of {alpha(main)}, each projected back onto the ε-ball ({why})")  # fmt: skip
+    if variants:
+        text += f", and of {' and '.join(map(alpha, variants))} as a variant"
+    return text
 
 
 def depth_table(acc: Mapping[tuple[str, str, int], Sequence[float]], data: Mapping) -> str:
