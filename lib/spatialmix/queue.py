@@ -28,9 +28,10 @@ committed at once in the git repository that holds the store (nothing else is st
 stopped queue loses at most the run in progress, and started again it skips what is stored.
 --hours stops it from starting a new run after that long, and passes over a run estimated
 (from its stored twins or its FLOPs, `plan`'s estimates) to outlast that time, for shorter
-ones: on a machine lent for a session, a run cut off at its end is lost. The grids are
-experiments.GRIDS, in priority order. Set the threads as for any run (SPATIALMIX_THREADS;
-default: all cores).
+ones: on a machine lent for a session, a run cut off at its end is lost. Each run that lands
+rescales the estimates to this machine's pace (Pace): the stored runs may come from a faster
+one. The grids are experiments.GRIDS, in priority order. Set the threads as for any run
+(SPATIALMIX_THREADS; default: all cores).
 
 On several GPUs of one machine, train each run data-parallel (distributed.py) instead:
 
@@ -51,6 +52,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import torch
 
@@ -337,6 +339,28 @@ def commit_record(cfg: RunConfig, message: str) -> None:
                        check=True)  # fmt: skip
 
 
+@dataclass
+class Pace:
+    """How this machine trains against the estimates (which come from other machines' runs, or
+    a benchmark): the core-seconds the runs landed here took over the core-seconds estimated for
+    them. An AVX2-only machine took about 2.3× what an AVX-512 one's records estimate, so without
+    it a queue given hours starts runs it cannot finish. Contention counts: it slows the runs
+    that follow as it slowed these."""
+
+    estimated: float = 0.0
+    took: float = 0.0
+
+    def add(self, estimated: float, took: float) -> None:
+        self.estimated, self.took = self.estimated + estimated, self.took + took
+
+    @property
+    def factor(self) -> float:
+        return self.took / self.estimated if self.estimated > 0 else 1.0
+
+    def text(self) -> str:
+        return f" (the estimate × {self.factor:.2f}, this machine's pace)" if self.estimated else ""
+
+
 def run_queue(
     grid: list[RunConfig],
     hours: float = float("inf"),
@@ -361,7 +385,7 @@ def run_queue(
     # with an end in sight, a run estimated to outlast it is passed over for shorter ones: a
     # run cut off by the machine going away is lost (its checkpoint stays on that machine)
     guess = estimates(grid) if distributed.is_main() and hours != float("inf") else {}
-    threads = torch.get_num_threads()
+    threads, pace = torch.get_num_threads(), Pace()
     for i, (cfg, stored) in enumerate(distributed.broadcast(todo)):  # rank 0's plan
         if stored:
             continue
@@ -369,12 +393,19 @@ def run_queue(
         if distributed.broadcast(left < 0):
             say(f"stopping after {hours:g} h; run again to go on")
             break
-        need = guess[i][0] / threads if i in guess else 0.0
+        need = guess[i][0] * pace.factor / threads if i in guess else 0.0
         too_long = ""
         if distributed.broadcast(need > left):
             too_long = (f"passing over {describe(cfg)}: about {need / 60:.0f} min at {threads} "
-                        f"thread{'s' * (threads != 1)}, {left / 60:.0f} min left")  # fmt: skip
-        landed += _train_claimed(cfg, commit, device, say, too_long)
+                        f"thread{'s' * (threads != 1)}{pace.text()}, {left / 60:.0f} min "
+                        "left")  # fmt: skip
+        record = _train_claimed(cfg, commit, device, say, too_long)
+        if record is not None:
+            landed += 1
+            if i in guess and (took := run_core_seconds(record.provenance)) is not None:
+                pace.add(guess[i][0], took)
+                say(f"  took {took / guess[i][0]:.2f}× its estimate; estimates now × "
+                    f"{pace.factor:.2f}")  # fmt: skip
     return landed
 
 
@@ -384,17 +415,17 @@ def _train_claimed(
     device: torch.device,
     say: Callable[[str], None],
     too_long: str = "",
-) -> int:
+) -> Record | None:
     """Train and commit one run unless another worker holds it or has stored it meanwhile;
-    return 1 if it landed here, else 0. A run that would outlast the queue's hours (too_long:
-    what to say) is passed over, said only where nobody else has it. Under torchrun rank 0
-    alone claims, and every rank follows its decision."""
+    return its record if it landed here, else None. A run that would outlast the queue's hours
+    (too_long: what to say) is passed over, said only where nobody else has it. Under torchrun
+    rank 0 alone claims, and every rank follows its decision."""
     with claim(record_path(cfg)[0]) if distributed.is_main() else _held() as mine:
         if not distributed.broadcast(mine and lookup(cfg) is None):
-            return 0
+            return None
         if too_long:
             say(too_long)
-            return 0
+            return None
         t0 = time.monotonic()
         say(f"training {describe(cfg)}")
         record = run(cfg, device=device, progress=False)
@@ -406,7 +437,7 @@ def _train_claimed(
             f"{ {k: round(v, 4) for k, v in record.clean.items()} }")  # fmt: skip
         if commit:
             commit_record(cfg, f"Record: {describe(cfg)} (trained {minutes:.0f} min, {where})")
-        return 1
+        return record
 
 
 @contextlib.contextmanager
