@@ -368,3 +368,18 @@ def test_the_runs_landed_rescale_the_estimates_to_this_machines_pace(mnist_dir, 
     pace.add(100.0, 230.0)
     pace.add(100.0, 250.0)
     assert pace.factor == pytest.approx(2.4)
+
+
+def test_match_trains_and_plans_only_the_runs_it_names(mnist_dir, store, monkeypatch, capsys):
+    grid = _grid()
+    said = []
+    assert queue_mod.run_queue(grid, require_clean=False, say=said.append, match=["seed 1"]) == 1
+    assert queue_mod.lookup(grid[0]) is None and queue_mod.lookup(grid[1]) is not None
+    assert queue_mod.matches(grid[0], ["w=4", "seed 0"]) and not queue_mod.matches(grid[0], ["w=8"])
+    # the estimate of the run left out of the match comes from its stored twin, outside the match
+    assert "1 of the 1 missing runs would take" in queue_mod.cost(grid, match=["seed 0"])
+    monkeypatch.setattr(queue_mod, "grid_named", lambda name: grid)
+    assert queue_mod.main(["plan", "unit", "--match", "seed 0"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("missing  unit: mnist sep_resnet n=1 w=4 full seed 0")
+    assert out[1] == "0 of 1 runs that match 'seed 0' stored"

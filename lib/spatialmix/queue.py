@@ -4,6 +4,7 @@
     python -m spatialmix.queue run converged --commit    # train what is missing, in grid order
     python -m spatialmix.queue run 04:quick --shard 0/2  # chapter 04's runs at a scale, half
     python -m spatialmix.queue run 07:converged --workers 2 --commit  # 2 processes, 1 core each
+    python -m spatialmix.queue run converged --match w=32 --match "seed 0"  # those runs alone
     python -m spatialmix.queue merge OTHER_STORE ...     # join stores trained apart into this one
 
 A grid is a named one (experiments.GRIDS) or "NN:scale": chapter NN's runs at its committed
@@ -51,7 +52,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -162,6 +163,13 @@ def describe(cfg: RunConfig) -> str:
     extra = f" {dict(cfg.overrides)}" if cfg.overrides else ""
     return (f"{cfg.experiment}: {cfg.dataset} {m.arch} {shape}{bank} {m.regime} seed {cfg.seed} "
             f"at {cfg.scale}{extra}")  # fmt: skip
+
+
+def matches(cfg: RunConfig, match: Sequence[str]) -> bool:
+    """Whether a run's one-line description (describe(), as `plan` prints it) holds every text of
+    `match`: ("w=32", "seed 0") keeps Fig. 4's width-32 runs of seed 0."""
+    line = describe(cfg)
+    return all(text in line for text in match)
 
 
 def plan(grid: list[RunConfig]) -> list[tuple[RunConfig, bool]]:
@@ -293,15 +301,21 @@ def estimates(
     return out
 
 
-def cost(grid: list[RunConfig], cores: int = 2, bench: dict | None = None) -> str:
+def cost(
+    grid: list[RunConfig], cores: int = 2, bench: dict | None = None, match: Sequence[str] = ()
+) -> str:
     """The grid's training in core-hours (provenance.core_seconds, as report.compute_text): spent
     on its stored runs, and estimated for the missing ones (estimates()); each also as hours on
-    `cores` cores kept busy."""
+    `cores` cores kept busy. With `match`, of the runs that match it (matches()) alone, estimated
+    from the whole grid's stored runs."""
     stored = _stored(grid)
+    guess = estimates(grid, stored, bench)
+    keep = {i for i, cfg in enumerate(grid) if matches(cfg, match)}
+    stored = {i: r for i, r in stored.items() if i in keep}
+    guess = {i: g for i, g in guess.items() if i in keep}
     spent_by, where = _spent(stored)
     spent = sum(spent_by.values()) / 3600
-    missing = len(grid) - len(stored)
-    guess = estimates(grid, stored, bench)
+    missing = len(keep) - len(stored)
     left = sum(seconds for seconds, _ in guess.values()) / 3600
     how = [h for _, h in guess.values()]
     rest = missing - len(guess)
@@ -368,8 +382,11 @@ def run_queue(
     device: str | torch.device = "auto",
     require_clean: bool = True,
     say: Callable[[str], None] = print,
+    match: Sequence[str] = (),
 ) -> int:
     """Train the grid's missing runs in order, committing each if asked; return how many landed.
+    With `match`, only the runs that match it (matches()); the whole grid's stored runs still
+    estimate their hours.
 
     Under torchrun every rank walks rank 0's plan and trains each run with it; rank 0 alone
     says and commits. A run another process has claimed (queue --workers) is skipped.
@@ -387,7 +404,7 @@ def run_queue(
     guess = estimates(grid) if distributed.is_main() and hours != float("inf") else {}
     threads, pace = torch.get_num_threads(), Pace()
     for i, (cfg, stored) in enumerate(distributed.broadcast(todo)):  # rank 0's plan
-        if stored:
+        if stored or not matches(cfg, match):
             continue
         left = hours * 3600 - (time.monotonic() - started)
         if distributed.broadcast(left < 0):
@@ -486,6 +503,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1,
                         help="processes on this machine, the cores shared among them")  # fmt: skip
     parser.add_argument("--worker-name", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--match", action="append", default=[], metavar="TEXT",
+                        help="only the runs whose line in `plan` holds TEXT (repeat: every "
+                        "TEXT), e.g. --match w=32 --match 'seed 0'")  # fmt: skip
     args = parser.parse_args(argv)
     if args.command == "run" and args.workers > 1:
         rest = sys.argv[1:] if argv is None else list(argv)
@@ -497,11 +517,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     grid = shard(grid_named(args.grid[0]), args.shard)
     if args.command == "plan":
-        rows = plan(grid)
+        rows = [(cfg, stored) for cfg, stored in plan(grid) if matches(cfg, args.match)]
         for cfg, stored in rows:
             print(f"{'stored ' if stored else 'missing'}  {describe(cfg)}")
-        print(f"{sum(s for _, s in rows)} of {len(rows)} runs stored")
-        print(cost(grid))
+        which = f" that match {' and '.join(map(repr, args.match))}" if args.match else ""
+        print(f"{sum(s for _, s in rows)} of {len(rows)} runs{which} stored")
+        print(cost(grid, match=args.match))
         if read := read_command(args.grid[0]):
             print(f"the chapter reads these runs with: {read}")
         return 0
@@ -510,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format=f"%(asctime)s{name}   %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("spatialmix.train").setLevel(logging.INFO)  # a line per epoch of a run
     say = lambda text: print(f"{time.strftime('%H:%M:%S')}{name} {text}", flush=True)  # noqa: E731
-    run_queue(grid, args.hours, args.commit, args.device, say=say)
+    run_queue(grid, args.hours, args.commit, args.device, say=say, match=args.match)
     return 0
 
 
