@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from spatialmix import ModelConfig
+from spatialmix import ModelConfig, scoreboard
 from spatialmix import results as store_mod
 from spatialmix.datasets import load_dataset
 from spatialmix.evaluation import Attacks, Clean
+from spatialmix.experiments import gather
 from spatialmix.migrate import from_schema_1, migrate_file
 from spatialmix.records import RECORD_FIELDS, SCHEMA, DataSpec, Record, RunSpec
 from spatialmix.results import (
@@ -142,6 +143,17 @@ def test_read_only_store_never_computes(mnist_dir, store, monkeypatch):
     with pytest.raises(MissingRecordError, match=r"lacks evaluation\(s\) \['attacks-"):
         run(wide, progress=False)
     assert run(_cfg("sep_resnet"), progress=False)  # what is stored is still read
+
+
+def test_a_partial_store_shows_what_it_holds_and_trains_nothing(mnist_dir, store, monkeypatch):
+    stored = run(_cfg("sep_resnet"), progress=False)
+    wide = _cfg("sep_resnet", overrides={"attack_eps": (8 / 255,)})  # lacks an evaluation
+    monkeypatch.setenv("SPATIALMIX_READONLY", "partial")
+    got = gather([_cfg("sep_resnet"), _cfg(), wide], ("full", "chans", "space"))
+    assert got[0].key == stored.key and got[1:] == [None, None]
+    with pytest.raises(MissingRecordError, match="read-only"):  # run() itself still refuses
+        run(_cfg(), progress=False)
+    assert scoreboard.store_verdicts("04_resnet", {}, {}) is None  # no verdicts written
 
 
 def test_same_seed_gives_identical_metrics(mnist_dir, store, tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ from .models import ModelConfig
 from .records import Record
 from .results import RunConfig, lookup, run
 from .scales import PAPER_SHAPES, preset
+from .store import store_shows_partial
 from .stream import Data, load_data
 from .unshuffle import baseline_psnr
 
@@ -250,9 +251,10 @@ def gather(
     """Run the configs whose regime is selected; only look up the others (None if absent).
 
     This is how `-p freeze chans` trains chans alone while the figures still show whatever the
-    store holds for full and space.
+    store holds for full and space. With SPATIALMIX_READONLY=partial, every config is only
+    looked up.
     """
-    regimes = set(regimes)
+    regimes = set() if store_shows_partial() else set(regimes)
     return [run(c, device, progress) if c.model.regime in regimes else lookup(c) for c in cfgs]
 
 

@@ -524,7 +524,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{sum(s for _, s in rows)} of {len(rows)} runs{which} stored")
         print(cost(grid, match=args.match))
         if read := read_command(args.grid[0]):
-            print(f"the chapter reads these runs with: {read}")
+            print(
+                f"the chapter reads these runs with: {read}\n(before it, "
+                "SPATIALMIX_READONLY=partial shows what is stored without training the rest)"
+            )
         return 0
     set_threads()
     name = f" {args.worker_name}" if args.worker_name else ""

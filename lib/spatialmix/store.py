@@ -59,8 +59,15 @@ def checkpoint_dir() -> Path:
 
 
 def store_is_readonly() -> bool:
-    """True when SPATIALMIX_READONLY is set to 1/true/yes (CI): missing records then raise."""
-    return os.environ.get("SPATIALMIX_READONLY", "").lower() in ("1", "true", "yes")
+    """True when SPATIALMIX_READONLY is set to 1/true/yes (CI: a missing record then raises) or
+    to "partial" (store_shows_partial)."""
+    return os.environ.get("SPATIALMIX_READONLY", "").lower() in ("1", "true", "yes", "partial")
+
+
+def store_shows_partial() -> bool:
+    """True when SPATIALMIX_READONLY=partial: chapters train nothing and show what the store
+    holds, each figure's missing runs listed and left out (a grid half trained, a first look)."""
+    return os.environ.get("SPATIALMIX_READONLY", "").lower() == "partial"
 
 
 def read_json(path: Path, what: str = "file", fix: str = "") -> Any:
