@@ -193,9 +193,9 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store):
     text = queue_mod.cost(grid)
     assert "1 of the 1 missing runs would take about" in text and "on a quiet machine" in text
     assert "(1 from their fastest stored twin (another seed or bank), 0 from their FLOPs" in text
-    assert text.endswith(
-        " h on 2 cores (the stored runs as they took, the rest as a quiet machine would)"
-    )
+    assert " h on 2 cores (the stored runs as they took, the rest as a quiet machine would)" in text
+    assert text.endswith(" h on a quiet machine (the stored runs' times scaled by their share of "
+                         "the cores, quiet_core_seconds)")  # fmt: skip
     assert "; the grid in all: about " in text
     # core-hours count a run's threads: a 1-thread run's hours once, a 2-thread run's twice
     record = queue_mod.lookup(grid[0])
