@@ -186,7 +186,7 @@ def test_shard_specs_are_checked():
         queue_mod.shard([1], "2/2")
 
 
-def test_plan_states_the_hours_spent_and_left(mnist_dir, store):
+def test_plan_states_the_hours_spent_and_left(mnist_dir, store, monkeypatch):
     grid = _grid()
     assert "spent 0.0 core-hours" in queue_mod.cost(grid)
     queue_mod.run_queue(grid[:1], require_clean=False, say=lambda text: None)
@@ -207,6 +207,10 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store):
     from spatialmix.results import frame
 
     assert f"1 run trained for {hours:.1f} core-hours" in report.compute_text(frame([record]))
+    del record.provenance["load_mean"]  # a run from before loads were recorded says so
+    monkeypatch.setattr(queue_mod, "_stored", lambda g: {0: record})
+    assert queue_mod.cost(grid).endswith(
+        "quiet_core_seconds; 1 of them recorded no load, counted as they took)")  # fmt: skip
 
 
 @pytest.mark.parametrize("scale", ["cpu", "converged"])

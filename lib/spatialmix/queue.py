@@ -316,6 +316,8 @@ def cost(
     spent_by, where = _spent(stored)
     spent = sum(spent_by.values()) / 3600
     quiet = sum(quiet_core_seconds(r.provenance) or 0.0 for r in stored.values()) / 3600
+    blind = sum(not r.provenance.get("load_mean") for r in stored.values())
+    unknown = f"; {blind} of them recorded no load, counted as they took" if blind else ""
     missing = len(keep) - len(stored)
     left = sum(seconds for seconds, _ in guess.values()) / 3600
     how = [h for _, h in guess.values()]
@@ -341,7 +343,7 @@ def cost(
             else f"; the grid in all: about {(spent + left) / cores:.1f} h on {cores} cores (the "
             "stored runs as they took, the rest as a quiet machine would), "
             f"{(quiet + left) / cores:.1f} h on a quiet machine (the stored runs' times scaled "
-            "by their share of the cores, quiet_core_seconds)"
+            f"by their share of the cores, quiet_core_seconds{unknown})"
         )
     )
 
