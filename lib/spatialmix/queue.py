@@ -530,8 +530,8 @@ def main(argv: list[str] | None = None) -> int:
         print(cost(grid, match=args.match))
         if read := read_command(args.grid[0]):
             print(
-                f"the chapter reads these runs with: {read}\n(before it, "
-                "SPATIALMIX_READONLY=partial shows what is stored without training the rest)"
+                f"the chapter reads these runs with: {read}\n(prefixed with "
+                "SPATIALMIX_READONLY=partial, it shows what is stored and trains nothing)"
             )
         return 0
     set_threads()
