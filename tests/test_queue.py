@@ -191,11 +191,13 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store, monkeypatch):
     assert "spent 0.0 core-hours" in queue_mod.cost(grid)
     queue_mod.run_queue(grid[:1], require_clean=False, say=lambda text: None)
     text = queue_mod.cost(grid)
-    assert "1 of the 1 missing runs would take about" in text and "on a quiet machine" in text
+    assert "1 of the 1 missing runs would take about" in text and "more on a quiet " in text
     assert "(1 from their fastest stored twin (another seed or bank), 0 from their FLOPs" in text
-    assert " h on 2 cores (the stored runs as they took, the rest as a quiet machine would)" in text
-    assert text.endswith(" h on a quiet machine (the stored runs' times scaled by their share of "
-                         "the cores, quiet_core_seconds)")  # fmt: skip
+    here = queue_mod.this_machine()  # the only kind of machine stored: the reference
+    assert f" h on 2 cores (the stored runs as they took, the rest as a quiet {here} would)" in text
+    assert "; quiet: " in text and f" h on {here} (this machine) (the stored runs' times " in text
+    assert text.endswith("quiet_core_seconds, and by each kind of machine's pace, from the twins "
+                         "trained on both)")  # fmt: skip
     assert "; the grid in all: about " in text
     # core-hours count a run's threads: a 1-thread run's hours once, a 2-thread run's twice
     record = queue_mod.lookup(grid[0])
@@ -209,8 +211,9 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store, monkeypatch):
     assert f"1 run trained for {hours:.1f} core-hours" in report.compute_text(frame([record]))
     del record.provenance["load_mean"]  # a run from before loads were recorded says so
     monkeypatch.setattr(queue_mod, "_stored", lambda g: {0: record})
-    assert queue_mod.cost(grid).endswith(
-        "quiet_core_seconds; 1 of them recorded no load, counted as they took)")  # fmt: skip
+    assert queue_mod.cost(grid).endswith(  # and with no load recorded, no pace is measured
+        "pace, from the twins trained on both; 1 of them recorded no load, counted as they took)"
+    )
 
 
 @pytest.mark.parametrize("scale", ["cpu", "converged"])
@@ -387,3 +390,55 @@ def test_match_trains_and_plans_only_the_runs_it_names(mnist_dir, store, monkeyp
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("missing  unit: mnist sep_resnet n=1 w=4 full seed 0")
     assert out[1] == "0 of 1 runs that match 'seed 0' stored"
+
+
+def test_kinds_of_machine_are_compared_on_their_twins_and_estimates_come_in_the_references_time():
+    from dataclasses import replace
+
+    from spatialmix.run_flops import training_flops
+
+    wide = replace(TINY, width=8)
+    grid = [RunConfig("unit", m, "mnist", "smoke", seed=s) for m in (TINY, wide) for s in (0, 1, 2)]
+    xeon = {"cpu": "Xeon", "isa": {"cpu": "avx512"}, "threads": 1, "cores": 2, "load_mean": 2.0}
+    epyc, atom = {**xeon, "cpu": "EPYC", "isa": {"cpu": "avx2"}}, {**xeon, "cpu": "Atom"}
+    assert queue_mod.machine(xeon) == "Xeon, AVX-512"
+    records = {i: SimpleNamespace(provenance=p) for i, p in enumerate([
+        {**xeon, "train_seconds": 100.0}, {**xeon, "train_seconds": 400.0},  # the most runs
+        {**epyc, "train_seconds": 250.0}])}  # its fastest Xeon twin took 100 s  # fmt: skip
+    paces = queue_mod.machine_paces(grid, records)
+    assert paces == {"Xeon, AVX-512": (1.0, 0), "EPYC, AVX2": (pytest.approx(2.5), 1)}
+    rate = (100.0 + 400.0 + 250.0 / 2.5) / (3 * training_flops(grid[0]))  # in Xeon seconds
+    assert queue_mod.estimates(grid, records) == {
+        i: (pytest.approx(training_flops(grid[i]) * rate), "flops") for i in (3, 4, 5)
+    }
+    # a kind that shares twins only with a compared kind is compared through it; a kind whose
+    # runs recorded no load is not compared at all
+    records[3] = SimpleNamespace(provenance={**epyc, "train_seconds": 500.0})
+    records[4] = SimpleNamespace(provenance={**atom, "train_seconds": 1500.0})
+    records[5] = SimpleNamespace(provenance={**atom, "cpu": "Old", "train_seconds": 9.0})
+    del records[5].provenance["load_mean"]
+    paces = queue_mod.machine_paces(grid, records)
+    assert paces["Atom, AVX-512"][1] == 1 and "Old, AVX-512" not in paces and len(paces) == 3
+    xeon_pace = paces["Xeon, AVX-512"][0]  # (EPYC now ties with it and comes first by name)
+    assert paces["Atom, AVX-512"][0] / xeon_pace == pytest.approx(2.5 * 1500.0 / 500.0)
+
+
+def test_plan_states_the_grid_on_each_kind_of_machine(monkeypatch):
+    grid = [RunConfig("unit", TINY, "mnist", "smoke", seed=s) for s in (0, 1, 2, 3)]
+    xeon = {"cpu": "Xeon", "isa": {"cpu": "avx512"}, "threads": 1, "cores": 2, "load_mean": 2.0}
+    epyc = {**xeon, "cpu": "EPYC", "isa": {"cpu": "avx2"}, "train_seconds": 7200.0}
+    records = {i: SimpleNamespace(provenance=p) for i, p in enumerate([
+        {**xeon, "train_seconds": 3600.0}, {**xeon, "train_seconds": 3600.0}, epyc])}  # fmt: skip
+    monkeypatch.setattr(queue_mod, "_stored", lambda g: records)
+    monkeypatch.setattr(queue_mod, "this_machine", lambda: "EPYC, AVX2")
+    text = queue_mod.cost(grid)  # 4 Xeon core-hours in all: seed 3 as its twins, on the Xeon
+    assert "; quiet: 2.0 h on Xeon, AVX-512, 4.0 h on EPYC, AVX2 (this machine; × 2.00, from 1 " \
+        "twins) (" in text  # fmt: skip
+    assert "would take about 1.0 core-hours more on a quiet Xeon, AVX-512, 0.5 h on 2" in text
+    monkeypatch.setattr(queue_mod, "this_machine", lambda: "Atom, AVX2")
+    assert queue_mod.cost(grid).endswith("; this machine (Atom, AVX2) not compared yet: its "
+                                         "queue learns its pace)")  # fmt: skip
+    pace = queue_mod.Pace(prior=2.0)  # the queue starts at its kind's pace, then measures its own
+    assert pace.factor == 2.0 and "× 2.00" in pace.text()
+    pace.add(100.0, 300.0)
+    assert pace.factor == 3.0

@@ -29,9 +29,12 @@ committed at once in the git repository that holds the store (nothing else is st
 stopped queue loses at most the run in progress, and started again it skips what is stored.
 --hours stops it from starting a new run after that long, and passes over a run estimated
 (from its stored twins or its FLOPs, `plan`'s estimates) to outlast that time, for shorter
-ones: on a machine lent for a session, a run cut off at its end is lost. Each run that lands
-rescales the estimates to this machine's pace (Pace): the stored runs may come from a faster
-one. The grids are experiments.GRIDS, in priority order. Set the threads as for any run
+ones: on a machine lent for a session, a run cut off at its end is lost. The estimates are
+in the time of the kind of machine with the most stored runs; other kinds' runs count at their
+pace against it, measured on the twins trained on both (machine_paces; `plan` states the grid
+on each kind). A queue starts at its own kind's pace where that is known, and each run that
+lands rescales the estimates to the pace it measures (Pace): contention counts too. The grids
+are experiments.GRIDS, in priority order. Set the threads as for any run
 (SPATIALMIX_THREADS; default: all cores).
 
 On several GPUs of one machine, train each run data-parallel (distributed.py) instead:
@@ -47,6 +50,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -62,7 +66,7 @@ from . import experiments as ex
 from .chapters import chapter_parameters, chapter_path, parameters
 from .experiments import GRIDS
 from .provenance import core_seconds as run_core_seconds
-from .provenance import git_commit, set_threads
+from .provenance import cpu_name, git_commit, instruction_set, isa_text, set_threads
 from .records import Record
 from .results import RunConfig, lookup, merge_store, record_path, run, store_dir
 from .store import claim, read_json, serialised
@@ -201,6 +205,52 @@ def quiet_core_seconds(prov: dict) -> float | None:
     return seconds * min(1.0, cores / load)
 
 
+def machine(prov: dict) -> str:
+    """The kind of machine a run trained on, as its provenance names it: "AMD EPYC, AVX2"."""
+    return f"{prov.get('cpu') or 'CPU not recorded'}, {isa_text(prov)}"
+
+
+def this_machine() -> str:
+    """The kind of machine this process runs on, named as machine() names a record's."""
+    return machine({"cpu": cpu_name(), "isa": instruction_set()})
+
+
+def machine_paces(grid: list[RunConfig], stored: dict[int, Record]) -> dict[str, tuple[float, int]]:
+    """Each kind of machine's (machine()) time for the same work over the reference kind's, the
+    kind with the most stored runs that recorded their load, and how many twins (_twin) the
+    pace rests on: the geometric mean of the ratios of quiet_core_seconds of the twins trained
+    on both kinds (the fastest of each). A kind that shares no twin with the
+    reference is compared through a kind that does; one that shares none with any is left out.
+    Runs that recorded no load are left out (their contention is unknown)."""
+    best: dict[str, dict[tuple, float]] = {}
+    runs: dict[str, int] = {}
+    for i, record in stored.items():
+        prov = record.provenance
+        if prov.get("load_mean") and (seconds := quiet_core_seconds(prov)) is not None:
+            kind, twin = machine(prov), _twin(grid[i])
+            times, runs[kind] = best.setdefault(kind, {}), runs.get(kind, 0) + 1
+            times[twin] = min(seconds, times.get(twin, math.inf))
+    if not best:
+        return {}
+    reference = max(sorted(runs), key=runs.__getitem__)
+    paces, grown = {reference: (1.0, 0)}, True
+    while grown:  # each pass compares the kinds that share twins with a kind already placed
+        grown = False
+        for kind in sorted(best.keys() - paces.keys()):
+            for known in list(paces):
+                if shared := best[kind].keys() & best[known].keys():
+                    logs = [math.log(best[kind][t] / best[known][t]) for t in shared]
+                    paces[kind] = (paces[known][0] * math.exp(sum(logs) / len(logs)), len(shared))
+                    grown = True
+                    break
+    return paces
+
+
+def _pace_of(prov: dict, paces: dict[str, tuple[float, int]]) -> float:
+    """A record's machine's pace against the reference (1 where its kind was compared with none)."""
+    return paces.get(machine(prov), (1.0, 0))[0]
+
+
 def _spent(stored: dict[int, Record]) -> tuple[dict[int, float], set[str]]:
     """Core-seconds each stored run trained for (by grid index), as measured, and where."""
     spent, where = {}, set()
@@ -261,8 +311,9 @@ def estimates(
     stored: dict[int, Record] | None = None,
     bench: dict | None = None,
 ) -> dict[int, tuple[float, str]]:
-    """Each missing run's training core-seconds on a quiet machine (by grid index) and how it
-    was estimated, from the stored runs' quiet_core_seconds: "twin", its fastest stored twin
+    """Each missing run's training core-seconds on a quiet machine of the reference kind
+    (machine_paces: each stored run's time is divided by its machine's pace) by grid index, and
+    how it was estimated, from the stored runs' quiet_core_seconds: "twin", its fastest stored twin
     (the same run but seed or bank: sharing the cores only ever slows a run); else "flops", its
     training FLOPs (run_flops.training_flops) at the core-seconds per FLOP that the grid's stored
     runs of its family and regime took (of its family, where none of its regime is stored). Runs
@@ -274,10 +325,12 @@ def estimates(
     from .run_flops import training_flops
 
     stored = _stored(grid) if stored is None else stored
+    paces = machine_paces(grid, stored)
     seen: dict[tuple, list[float]] = {}  # (twin, load known) and per-FLOP rates (below)
     for i, record in stored.items():
         if (seconds := quiet_core_seconds(record.provenance)) is None:
             continue
+        seconds /= _pace_of(record.provenance, paces)
         cfg, known = grid[i], bool(record.provenance.get("load_mean"))
         seen.setdefault(("twin", _twin(cfg), known), []).append(seconds)
         flops = training_flops(cfg)
@@ -292,8 +345,10 @@ def estimates(
             continue
         guess = _from_stored(cfg, seen, True) or _from_stored(cfg, seen, False)
         if guess is None:
-            if rates is None:
-                rates = bench_rates(_stored_bench() if bench is None else bench)
+            if rates is None:  # the benchmark's machine, at its pace too
+                bench = _stored_bench() if bench is None else bench
+                pace = _pace_of((bench or {}).get("provenance", {}), paces)
+                rates = {k: rate / pace for k, rate in bench_rates(bench).items()}
             if rate := rates.get((cfg.model.arch, cfg.model.regime)):
                 guess = (training_flops(cfg) * rate, "bench")
         if guess is not None:
@@ -306,18 +361,19 @@ def cost(
 ) -> str:
     """The grid's training in core-hours (provenance.core_seconds, as report.compute_text): spent
     on its stored runs, and estimated for the missing ones (estimates()); each also as hours on
-    `cores` cores kept busy. With `match`, of the runs that match it (matches()) alone, estimated
-    from the whole grid's stored runs."""
-    stored = _stored(grid)
-    guess = estimates(grid, stored, bench)
+    `cores` cores kept busy, and the grid in all as each kind of machine compared
+    (machine_paces) would take it quiet. With `match`, of the runs that match it (matches())
+    alone, estimated from the whole grid's stored runs."""
+    every = _stored(grid)
+    guess, paces = estimates(grid, every, bench), machine_paces(grid, every)
     keep = {i for i, cfg in enumerate(grid) if matches(cfg, match)}
-    stored = {i: r for i, r in stored.items() if i in keep}
+    stored = {i: r for i, r in every.items() if i in keep}
     guess = {i: g for i, g in guess.items() if i in keep}
     spent_by, where = _spent(stored)
     spent = sum(spent_by.values()) / 3600
-    quiet = sum(quiet_core_seconds(r.provenance) or 0.0 for r in stored.values()) / 3600
+    quiet = sum((quiet_core_seconds(r.provenance) or 0.0) / _pace_of(r.provenance, paces)
+                for r in stored.values()) / 3600  # fmt: skip
     blind = sum(not r.provenance.get("load_mean") for r in stored.values())
-    unknown = f"; {blind} of them recorded no load, counted as they took" if blind else ""
     missing = len(keep) - len(stored)
     left = sum(seconds for seconds, _ in guess.values()) / 3600
     how = [h for _, h in guess.values()]
@@ -331,20 +387,45 @@ def cost(
             f"{how.count('bench')} from their FLOPs at the rate of the benchmark's "
             "training step of their family (results/bench; a first guess)"
         )
-    return (
+    reference = f"quiet {next(iter(paces))}" if paces else "quiet machine"
+    head = (
         f"spent {spent:.1f} core-hours training the stored runs, {spent / cores:.1f} h on {cores} "
         f"cores ({'; '.join(sorted(where)) or '-'}); {len(guess)} of the {missing} missing runs "
-        f"would take about {left:.1f} core-hours more on a quiet machine, {left / cores:.1f} h on "
+        f"would take about {left:.1f} core-hours more on a {reference}, {left / cores:.1f} h on "
         f"{cores} cores ({', '.join(sources)})"
-        + (
-            f"; {rest} runs of families with neither a stored run nor a benchmark row are not "
-            "estimated"
-            if rest
-            else f"; the grid in all: about {(spent + left) / cores:.1f} h on {cores} cores (the "
-            "stored runs as they took, the rest as a quiet machine would), "
-            f"{(quiet + left) / cores:.1f} h on a quiet machine (the stored runs' times scaled "
-            f"by their share of the cores, quiet_core_seconds{unknown})"
-        )
+    )
+    if rest:
+        return (f"{head}; {rest} runs of families with neither a stored run nor a benchmark row "
+                "are not estimated")  # fmt: skip
+    return head + _in_all(spent + left, quiet + left, cores, paces, stored, blind)
+
+
+def _in_all(
+    taken: float, quiet: float, cores: int, paces: dict[str, tuple[float, int]],
+    stored: dict[int, Record], blind: int,
+) -> str:  # fmt: skip
+    """cost()'s last clause: the grid in all, as taken and on each kind of machine compared."""
+    here = this_machine()
+    kinds = sorted(paces.items(), key=lambda item: item[1][0]) or [("a quiet machine", (1.0, 0))]
+
+    def one(kind: str, pace: float, n: int) -> str:
+        said = ["this machine"] * (kind == here) + [f"× {pace:.2f}, from {n} twins"] * bool(n)
+        return f"{quiet * pace / cores:.1f} h on {kind}" + (f" ({'; '.join(said)})" if said else "")
+
+    each = ", ".join(one(kind, pace, n) for kind, (pace, n) in kinds)
+    notes = []
+    if blind:
+        notes.append(f"{blind} of them recorded no load, counted as they took")
+    if paces and (apart := sorted({machine(r.provenance) for r in stored.values()} - paces.keys())):
+        notes.append(f"{', '.join(apart)}: no twin compared, counted as {next(iter(paces))}")
+    if paces and here not in paces:
+        notes.append(f"this machine ({here}) not compared yet: its queue learns its pace")
+    reference = "a quiet machine" if not paces else f"a quiet {next(iter(paces))}"
+    return (
+        f"; the grid in all: about {taken / cores:.1f} h on {cores} cores (the stored runs as "
+        f"they took, the rest as {reference} would); quiet: {each} (the stored runs' times "
+        "scaled by their share of the cores, quiet_core_seconds, and by each kind of machine's "
+        "pace, from the twins trained on both" + "".join(f"; {note}" for note in notes) + ")"
     )
 
 
@@ -368,16 +449,19 @@ class Pace:
 
     estimated: float = 0.0
     took: float = 0.0
+    prior: float = 1.0  # until a run lands: this kind of machine's pace (machine_paces), if known
 
     def add(self, estimated: float, took: float) -> None:
         self.estimated, self.took = self.estimated + estimated, self.took + took
 
     @property
     def factor(self) -> float:
-        return self.took / self.estimated if self.estimated > 0 else 1.0
+        return self.took / self.estimated if self.estimated > 0 else self.prior
 
     def text(self) -> str:
-        return f" (the estimate × {self.factor:.2f}, this machine's pace)" if self.estimated else ""
+        if not self.estimated and self.prior == 1.0:
+            return ""
+        return f" (the estimate × {self.factor:.2f}, this machine's pace)"
 
 
 def run_queue(
@@ -407,7 +491,8 @@ def run_queue(
     # with an end in sight, a run estimated to outlast it is passed over for shorter ones: a
     # run cut off by the machine going away is lost (its checkpoint stays on that machine)
     guess = estimates(grid) if distributed.is_main() and hours != float("inf") else {}
-    threads, pace = torch.get_num_threads(), Pace()
+    prior = machine_paces(grid, _stored(grid)).get(this_machine(), (1.0, 0))[0] if guess else 1.0
+    threads, pace = torch.get_num_threads(), Pace(prior=prior)
     for i, (cfg, stored) in enumerate(distributed.broadcast(todo)):  # rank 0's plan
         if stored or not matches(cfg, match):
             continue
