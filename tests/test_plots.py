@@ -152,3 +152,19 @@ def test_roofline_places_every_step_against_the_peak_with_its_share():
     assert ax.get_xscale() == "log"
     plt.close(fig)
     plt.close(plots.plot_roofline([], 200.0))  # an empty record draws an empty panel
+
+
+def test_fig4_gap_carries_its_paired_interval_once_seeds_pair():
+    from spatialmix.claims import paired
+
+    full, chans = [0.70, 0.72, 0.71], [0.68, 0.71, 0.69]
+    acc = {("full", 8): full, ("chans", 8): chans, ("full", 16): full, ("chans", 16): chans[:2]}
+    fig = plots.plot_widths(acc, "t")
+    gap_ax = fig.axes[1]
+    bars = [c for c in gap_ax.collections if len(c.get_segments())]  # the error bars
+    (w8, w16) = bars[0].get_segments()
+    gap = paired(full, chans)
+    assert np.allclose([w8[0][1], w8[1][1]], [gap.lo * 100, gap.hi * 100])
+    assert w16[0][1] == w16[1][1]  # 3 seeds against 2: the means' difference, no interval
+    assert "90 % interval over paired seeds" in gap_ax.get_legend().get_texts()[0].get_text()
+    plt.close(fig)

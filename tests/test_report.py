@@ -231,3 +231,14 @@ def test_the_attacks_are_worded_from_the_presets(monkeypatch):
     text = report.attack_text("sep_resnet", "cpu", "cifar10")
     assert "on all the test images" in text and "(the paper's Eq. 4 iterated)" in text
     assert text.endswith(", and of α = ε/4 as a variant")
+
+
+def test_run_costs_tell_runs_on_a_subset_from_runs_on_every_image():
+    df = pd.DataFrame([{"key": k, "metric": m, "dataset": "c", "n_train": n, "regime": "full",
+                        "seed": k, "device": "cpu", "threads": 1, "value": v}
+                       for k, n in ((0, 0), (1, 20000))
+                       for m, v in (("test_acc", 0.8), ("img_per_s", 300.0),
+                                    ("train_seconds", 60.0))])  # fmt: skip
+    text = report.run_costs(df, ("dataset", "n_train", "regime"))
+    assert "train images" in text.splitlines()[0]
+    assert [line.split()[1] for line in text.splitlines()[2:]] == ["all", "20,000"]

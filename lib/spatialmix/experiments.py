@@ -293,7 +293,7 @@ REGIMES3 = ("full", "chans", "space")
 
 def fig4_overrides(scale: str) -> dict[str, object]:
     """Fig. 4's data subset at a scale: at "converged", CONVERGED["width_subset"] images (the
-    widest model costs 16× the narrowest); elsewhere the scale's own (no change)."""
+    widest model costs 64× the narrowest: FLOPs grow as w²); elsewhere the scale's own (none)."""
     return {"n_train": CONVERGED["width_subset"]} if scale == "converged" else {}
 
 

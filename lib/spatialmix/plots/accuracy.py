@@ -12,6 +12,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..claims import Interval, paired
 from .base import NO_RUNS, REGIME_STYLE, _errorline, _legend, _log_scale, _note, n_text
 
 
@@ -113,6 +114,14 @@ def plot_banks(
     return fig
 
 
+def _paired_gap(full: Sequence[float], chans: Sequence[float]) -> Interval:
+    """full − chans seed by seed, with its 90 % interval; the difference of the means (no
+    interval) where the two hold different numbers of seeds (a grid still training)."""
+    if len(full) == len(chans):
+        return paired(full, chans)
+    return Interval(float(np.mean(full) - np.mean(chans)), -np.inf, np.inf, 1)
+
+
 def plot_widths(acc: Mapping[tuple[str, int], Sequence[float]], title: str) -> Figure:
     """Fig. 4: full and chans accuracy vs width w (left), and their gap (right)."""
     fig, (ax, gap_ax) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
@@ -123,9 +132,14 @@ def plot_widths(acc: Mapping[tuple[str, int], Sequence[float]], title: str) -> F
         _errorline(ax, ws, [acc[regime, w] for w in ws], REGIME_STYLE[regime])
     both = [w for w in widths if ("full", w) in acc and ("chans", w) in acc]
     if both:
-        gaps = [(np.mean(acc["full", w]) - np.mean(acc["chans", w])) * 100 for w in both]
-        gap_ax.plot(both, gaps, marker="o", color="k")
+        gaps = [_paired_gap(acc["full", w], acc["chans", w]) for w in both]
+        means = np.array([g.mean for g in gaps]) * 100
+        spread = np.array([[g.mean - g.lo, g.hi - g.mean] if g.n > 1 else [0, 0] for g in gaps])
+        gap_ax.errorbar(both, means, yerr=spread.T * 100, marker="o", color="k", capsize=3,
+                        label="mean, 90 % interval over paired seeds")  # fmt: skip
         gap_ax.axhline(0, color="gray", lw=0.8)
+        if any(g.n > 1 for g in gaps):
+            gap_ax.legend(fontsize=8)
     for a, ws, ylabel, empty in ((ax, widths, "test accuracy (%)", NO_RUNS),
                                  (gap_ax, both, "full − chans (points)",
                                   f"{NO_RUNS} of both full and chans")):  # fmt: skip

@@ -92,17 +92,26 @@ def mean_table(df: pd.DataFrame, metric: str, by: Sequence[str], percent: bool =
     return table([*by, f"{METRIC_LABELS.get(metric, metric)}{' %' if percent else ''}"], rows)
 
 
+def _images(n_train: object) -> str:
+    """A run's training images for a table: "all" (n_train 0) or the subset's size."""
+    return "all" if not n_train else f"{int(n_train):,}"
+
+
 def run_costs(df: pd.DataFrame, by: Sequence[str]) -> str:
-    """What the runs cost: per group, runs, test accuracy, train img/s and s per run, where."""
+    """What the runs cost: per group, runs, test accuracy, train img/s and s per run, where.
+    Group by "n_train" too where runs of one configuration train on different subsets."""
     acc, speed = groups(df, "test_acc", by), groups(df, "img_per_s", by)
     seconds = groups(df, "train_seconds", by)
     where = df.drop_duplicates("key").groupby(list(by))
     device = {_key(k, by): ", ".join(sorted(set(g["device"].astype(str)))) for k, g in where}
     threads = {_key(k, by): "/".join(sorted(set(g["threads"].astype(str)))) for k, g in where}
-    rows = [(*(k if len(by) > 1 else (k,)), len(a), mean_sd_text(a, percent=True),
-             f"{statistics.fmean(speed[k]):.0f}", f"{statistics.fmean(seconds[k]):.0f}",
-             device[k], threads[k]) for k, a in acc.items()]  # fmt: skip
-    head = [*by, "runs", "test accuracy %", "train img/s", "train s/run", "device", "threads"]
+    shown = [_images if c == "n_train" else str for c in by]  # n_train 0: every image
+    rows = [(*(f(v) for f, v in zip(shown, k if len(by) > 1 else (k,), strict=True)), len(a),
+             mean_sd_text(a, percent=True), f"{statistics.fmean(speed[k]):.0f}",
+             f"{statistics.fmean(seconds[k]):.0f}", device[k], threads[k])
+            for k, a in acc.items()]  # fmt: skip
+    head = [*("train images" if c == "n_train" else c for c in by), "runs", "test accuracy %",
+            "train img/s", "train s/run", "device", "threads"]  # fmt: skip
     return table(head, rows)
 
 
