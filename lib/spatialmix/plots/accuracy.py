@@ -135,11 +135,10 @@ def plot_widths(acc: Mapping[tuple[str, int], Sequence[float]], title: str) -> F
         gaps = [_paired_gap(acc["full", w], acc["chans", w]) for w in both]
         means = np.array([g.mean for g in gaps]) * 100
         spread = np.array([[g.mean - g.lo, g.hi - g.mean] if g.n > 1 else [0, 0] for g in gaps])
-        gap_ax.errorbar(both, means, yerr=spread.T * 100, marker="o", color="k", capsize=3,
-                        label="mean, 90 % interval over paired seeds")  # fmt: skip
+        gap_ax.errorbar(both, means, yerr=spread.T * 100, marker="o", color="k", capsize=3)
         gap_ax.axhline(0, color="gray", lw=0.8)
         if any(g.n > 1 for g in gaps):
-            gap_ax.legend(fontsize=8)
+            gap_ax.set_title("mean and 90 % interval over paired seeds", fontsize=9)
     for a, ws, ylabel, empty in ((ax, widths, "test accuracy (%)", NO_RUNS),
                                  (gap_ax, both, "full − chans (points)",
                                   f"{NO_RUNS} of both full and chans")):  # fmt: skip
