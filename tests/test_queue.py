@@ -212,7 +212,8 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store, monkeypatch):
     del record.provenance["load_mean"]  # a run from before loads were recorded says so
     monkeypatch.setattr(queue_mod, "_stored", lambda g: {0: record})
     assert queue_mod.cost(grid).endswith(  # and with no load recorded, no pace is measured
-        "pace, from the twins trained on both; 1 of them recorded no load, counted as they took)"
+        "pace, from the twins trained on both; 1 of them recorded no load, counted as the lesser "
+        "of what they took and what the runs that recorded it estimate)"
     )
 
 
@@ -442,3 +443,17 @@ def test_plan_states_the_grid_on_each_kind_of_machine(monkeypatch):
     assert pace.factor == 2.0 and "× 2.00" in pace.text()
     pace.add(100.0, 300.0)
     assert pace.factor == 3.0
+
+
+def test_a_run_of_unknown_contention_counts_no_more_than_its_twins_that_recorded_it(monkeypatch):
+    grid = [RunConfig("unit", TINY, "mnist", "smoke", seed=s) for s in (0, 1, 2)]
+    prov = {"cpu": "Xeon", "isa": {"cpu": "avx512"}, "threads": 1, "cores": 2, "load_mean": 2.0}
+    blind = {k: v for k, v in prov.items() if k != "load_mean"}
+    records = {0: SimpleNamespace(provenance={**prov, "train_seconds": 3600.0}),
+               1: SimpleNamespace(provenance={**blind, "train_seconds": 5 * 3600.0})}  # fmt: skip
+    monkeypatch.setattr(queue_mod, "_stored", lambda g: records)
+    monkeypatch.setattr(queue_mod, "this_machine", lambda: "Xeon, AVX-512")
+    text = queue_mod.cost(grid)  # 6 core-hours as taken; quiet, 3: seed 1 as its twin seed 0
+    assert "spent 6.0 core-hours" in text and "; quiet: 1.5 h on Xeon, AVX-512 (this" in text
+    records[1].provenance["train_seconds"] = 1800.0  # faster than its twin: as it took
+    assert "; quiet: 1.2 h on Xeon, AVX-512 (this" in queue_mod.cost(grid)

@@ -371,9 +371,14 @@ def cost(
     guess = {i: g for i, g in guess.items() if i in keep}
     spent_by, where = _spent(stored)
     spent = sum(spent_by.values()) / 3600
-    quiet = sum((quiet_core_seconds(r.provenance) or 0.0) / _pace_of(r.provenance, paces)
-                for r in stored.values()) / 3600  # fmt: skip
-    blind = sum(not r.provenance.get("load_mean") for r in stored.values())
+    quiet_by = {i: (quiet_core_seconds(r.provenance) or 0.0) / _pace_of(r.provenance, paces)
+                for i, r in stored.items()}  # fmt: skip
+    blind = [i for i, r in stored.items() if not r.provenance.get("load_mean")]
+    if blind:  # of unknown contention: no more than the runs that recorded it estimate them
+        known = {i: r for i, r in every.items() if r.provenance.get("load_mean")}
+        redo = estimates(grid, known, bench)
+        quiet_by.update({i: min(quiet_by[i], redo[i][0]) for i in blind if i in redo})
+    quiet = sum(quiet_by.values()) / 3600
     missing = len(keep) - len(stored)
     left = sum(seconds for seconds, _ in guess.values()) / 3600
     how = [h for _, h in guess.values()]
@@ -402,7 +407,7 @@ def cost(
 
 def _in_all(
     taken: float, quiet: float, cores: int, paces: dict[str, tuple[float, int]],
-    stored: dict[int, Record], blind: int,
+    stored: dict[int, Record], blind: list[int],
 ) -> str:  # fmt: skip
     """cost()'s last clause: the grid in all, as taken and on each kind of machine compared."""
     here = this_machine()
@@ -415,7 +420,8 @@ def _in_all(
     each = ", ".join(one(kind, pace, n) for kind, (pace, n) in kinds)
     notes = []
     if blind:
-        notes.append(f"{blind} of them recorded no load, counted as they took")
+        notes.append(f"{len(blind)} of them recorded no load, counted as the lesser of what they "
+                     "took and what the runs that recorded it estimate")  # fmt: skip
     if paces and (apart := sorted({machine(r.provenance) for r in stored.values()} - paces.keys())):
         notes.append(f"{', '.join(apart)}: no twin compared, counted as {next(iter(paces))}")
     if paces and here not in paces:
