@@ -457,3 +457,23 @@ def test_a_run_of_unknown_contention_counts_no_more_than_its_twins_that_recorded
     assert "spent 6.0 core-hours" in text and "; quiet: 1.5 h on Xeon, AVX-512 (this" in text
     records[1].provenance["train_seconds"] = 1800.0  # faster than its twin: as it took
     assert "; quiet: 1.2 h on Xeon, AVX-512 (this" in queue_mod.cost(grid)
+
+
+def test_a_chapter_states_its_grid_from_an_empty_store_on_each_kind_of_machine(monkeypatch):
+    grid = [RunConfig("unit", TINY, "mnist", "smoke", seed=s) for s in (0, 1, 2, 3)]
+    xeon = {"cpu": "Xeon", "isa": {"cpu": "avx512"}, "threads": 1, "cores": 2, "load_mean": 2.0}
+    epyc = {**xeon, "cpu": "EPYC", "isa": {"cpu": "avx2"}, "train_seconds": 7200.0}
+    records = {i: SimpleNamespace(provenance=p) for i, p in enumerate([
+        {**xeon, "train_seconds": 3600.0}, {**xeon, "train_seconds": 3600.0}, epyc])}  # fmt: skip
+    monkeypatch.setattr(queue_mod, "grid_named", lambda name: grid)
+    monkeypatch.setattr(queue_mod, "_stored", lambda g: records)
+    text = queue_mod.budget_text("unit")  # 4 Xeon core-hours: 2 h on 2 cores; the EPYC twice
+    assert text.startswith("the `unit` grid: 3 of its 4 runs stored, trained for 4.0 core-hours;")
+    assert (
+        "about 2.0 h on a quiet Xeon, AVX-512 (the reference); 4.0 h on a quiet EPYC, AVX2 "
+        "(× 2.00, from 1 runs with a twin on the reference), on 2 cores kept busy" in text
+    )
+    assert text.endswith("`python -m spatialmix.queue plan unit`)")
+    monkeypatch.setattr(queue_mod, "_stored", lambda g: {})  # nothing stored, no benchmark row
+    monkeypatch.setattr(queue_mod, "_stored_bench", lambda: None)
+    assert "too few stored to estimate the rest" in queue_mod.budget_text("unit")

@@ -356,21 +356,43 @@ def estimates(
     return out
 
 
-def cost(
-    grid: list[RunConfig], cores: int = 2, bench: dict | None = None, match: Sequence[str] = ()
-) -> str:
-    """The grid's training in core-hours (provenance.core_seconds, as report.compute_text): spent
-    on its stored runs, and estimated for the missing ones (estimates()); each also as hours on
-    `cores` cores kept busy, and the grid in all as each kind of machine compared
-    (machine_paces) would take it quiet. With `match`, of the runs that match it (matches())
+@dataclass
+class GridCost:
+    """A grid's training, measured and estimated (grid_cost): core-hours as taken, the quiet
+    core-hours of the stored runs and the estimate of the missing ones in the reference kind of
+    machine's time, and each kind's pace against it."""
+
+    runs: int
+    stored: dict[int, Record]
+    spent: float  # core-hours the stored runs took, as measured
+    where: set[str]
+    quiet: float  # the stored runs' quiet core-hours, in the reference kind's time
+    guess: dict[int, tuple[float, str]]  # the missing runs' estimates (estimates())
+    paces: dict[str, tuple[float, int]]  # machine_paces
+    blind: list[int]  # stored runs that recorded no load
+
+    @property
+    def left(self) -> float:  # core-hours the missing runs would take, reference kind
+        return sum(seconds for seconds, _ in self.guess.values()) / 3600
+
+    @property
+    def unestimated(self) -> int:
+        return self.runs - len(self.stored) - len(self.guess)
+
+
+def grid_cost(
+    grid: list[RunConfig], bench: dict | None = None, match: Sequence[str] = ()
+) -> GridCost:
+    """The grid's training: spent on its stored runs, estimated for the missing ones
+    (estimates()), in the time of the reference kind of machine (machine_paces). A stored run
+    that recorded no load counts, quiet, as the lesser of what it took and what the runs that
+    recorded their load estimate for it. With `match`, of the runs that match it (matches())
     alone, estimated from the whole grid's stored runs."""
     every = _stored(grid)
     guess, paces = estimates(grid, every, bench), machine_paces(grid, every)
     keep = {i for i, cfg in enumerate(grid) if matches(cfg, match)}
     stored = {i: r for i, r in every.items() if i in keep}
-    guess = {i: g for i, g in guess.items() if i in keep}
     spent_by, where = _spent(stored)
-    spent = sum(spent_by.values()) / 3600
     quiet_by = {i: (quiet_core_seconds(r.provenance) or 0.0) / _pace_of(r.provenance, paces)
                 for i, r in stored.items()}  # fmt: skip
     blind = [i for i, r in stored.items() if not r.provenance.get("load_mean")]
@@ -378,11 +400,23 @@ def cost(
         known = {i: r for i, r in every.items() if r.provenance.get("load_mean")}
         redo = estimates(grid, known, bench)
         quiet_by.update({i: min(quiet_by[i], redo[i][0]) for i in blind if i in redo})
-    quiet = sum(quiet_by.values()) / 3600
-    missing = len(keep) - len(stored)
-    left = sum(seconds for seconds, _ in guess.values()) / 3600
-    how = [h for _, h in guess.values()]
-    rest = missing - len(guess)
+    return GridCost(
+        runs=len(keep), stored=stored, spent=sum(spent_by.values()) / 3600, where=where,
+        quiet=sum(quiet_by.values()) / 3600, paces=paces, blind=blind,
+        guess={i: g for i, g in guess.items() if i in keep},
+    )  # fmt: skip
+
+
+def cost(
+    grid: list[RunConfig], cores: int = 2, bench: dict | None = None, match: Sequence[str] = ()
+) -> str:
+    """The grid's training in core-hours (provenance.core_seconds, as report.compute_text): spent
+    on its stored runs, and estimated for the missing ones (estimates()); each also as hours on
+    `cores` cores kept busy, and the grid in all as each kind of machine compared
+    (machine_paces) would take it quiet (grid_cost)."""
+    c = grid_cost(grid, bench, match)
+    spent, left, paces = c.spent, c.left, c.paces
+    how = [h for _, h in c.guess.values()]
     sources = [
         f"{how.count('twin')} from their fastest stored twin (another seed or bank)",
         f"{how.count('flops')} from their FLOPs at the rate of their family's stored runs",
@@ -395,14 +429,44 @@ def cost(
     reference = f"quiet {next(iter(paces))}" if paces else "quiet machine"
     head = (
         f"spent {spent:.1f} core-hours training the stored runs, {spent / cores:.1f} h on {cores} "
-        f"cores ({'; '.join(sorted(where)) or '-'}); {len(guess)} of the {missing} missing runs "
-        f"would take about {left:.1f} core-hours more on a {reference}, {left / cores:.1f} h on "
-        f"{cores} cores ({', '.join(sources)})"
+        f"cores ({'; '.join(sorted(c.where)) or '-'}); {len(c.guess)} of the "
+        f"{c.runs - len(c.stored)} missing runs would take about {left:.1f} core-hours more on a "
+        f"{reference}, {left / cores:.1f} h on {cores} cores ({', '.join(sources)})"
     )
-    if rest:
-        return (f"{head}; {rest} runs of families with neither a stored run nor a benchmark row "
-                "are not estimated")  # fmt: skip
-    return head + _in_all(spent + left, quiet + left, cores, paces, stored, blind)
+    if c.unestimated:
+        return (f"{head}; {c.unestimated} runs of families with neither a stored run nor a "
+                "benchmark row are not estimated")  # fmt: skip
+    return head + _in_all(spent + left, c.quiet + left, cores, paces, c.stored, c.blind)
+
+
+def budget_text(name: str, cores: int = 2) -> str:
+    """A named grid (GRIDS) from an empty store, in a sentence for a chapter: its runs stored so
+    far and what they took, and the whole grid in hours on `cores` cores of each kind of quiet
+    machine compared (grid_cost: the stored runs' quiet times and the missing runs' estimates)."""
+    c = grid_cost(grid_named(name))
+    done = (f"the `{name}` grid: {len(c.stored)} of its {c.runs} runs stored, trained for "
+            f"{c.spent:.1f} core-hours")  # fmt: skip
+    plan = f"`python -m spatialmix.queue plan {name}`"
+    if c.unestimated:
+        return f"{done}; too few stored to estimate the rest ({plan})"
+    total = c.quiet + c.left
+    if not c.paces:  # nothing stored that recorded its load: the benchmark's step, a first guess
+        bench = _stored_bench()
+        where = f" of {machine(bench['provenance'])}" if bench else ""
+        return (
+            f"{done}; from an empty store, a first guess from the benchmark's training step: "
+            f"about {total / cores:.1f} h on {cores} cores{where} kept busy ({plan})"
+        )
+
+    def on(kind: str, pace: float, n: int) -> str:
+        how = f"× {pace:.2f}, from {n} runs with a twin on the reference" if n else "the reference"
+        return f"{total * pace / cores:.1f} h on a quiet {kind} ({how})"
+
+    each = "; ".join(on(k, pace, n) for k, (pace, n) in sorted(c.paces.items(), key=lambda i: i[1]))
+    return (
+        f"{done}; from an empty store, the whole grid would take about {each}, on {cores} cores "
+        f"kept busy (the stored runs' times, the rest estimated from them: {plan})"
+    )
 
 
 def _in_all(
