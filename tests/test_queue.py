@@ -402,12 +402,12 @@ def test_kinds_of_machine_are_compared_on_their_twins_and_estimates_come_in_the_
     grid = [RunConfig("unit", m, "mnist", "smoke", seed=s) for m in (TINY, wide) for s in (0, 1, 2)]
     xeon = {"cpu": "Xeon", "isa": {"cpu": "avx512"}, "threads": 1, "cores": 2, "load_mean": 2.0}
     epyc, atom = {**xeon, "cpu": "EPYC", "isa": {"cpu": "avx2"}}, {**xeon, "cpu": "Atom"}
-    assert queue_mod.machine(xeon) == "Xeon, AVX-512"
+    assert queue_mod.machine(xeon) == "Xeon (AVX-512)"
     records = {i: SimpleNamespace(provenance=p) for i, p in enumerate([
         {**xeon, "train_seconds": 100.0}, {**xeon, "train_seconds": 400.0},  # the most runs
         {**epyc, "train_seconds": 250.0}])}  # its fastest Xeon twin took 100 s  # fmt: skip
     paces = queue_mod.machine_paces(grid, records)
-    assert paces == {"Xeon, AVX-512": (1.0, 0), "EPYC, AVX2": (pytest.approx(2.5), 1)}
+    assert paces == {"Xeon (AVX-512)": (1.0, 0), "EPYC (AVX2)": (pytest.approx(2.5), 1)}
     rate = (100.0 + 400.0 + 250.0 / 2.5) / (3 * training_flops(grid[0]))  # in Xeon seconds
     assert queue_mod.estimates(grid, records) == {
         i: (pytest.approx(training_flops(grid[i]) * rate), "flops") for i in (3, 4, 5)
@@ -419,9 +419,9 @@ def test_kinds_of_machine_are_compared_on_their_twins_and_estimates_come_in_the_
     records[5] = SimpleNamespace(provenance={**atom, "cpu": "Old", "train_seconds": 9.0})
     del records[5].provenance["load_mean"]
     paces = queue_mod.machine_paces(grid, records)
-    assert paces["Atom, AVX-512"][1] == 1 and "Old, AVX-512" not in paces and len(paces) == 3
-    xeon_pace = paces["Xeon, AVX-512"][0]  # (EPYC now ties with it and comes first by name)
-    assert paces["Atom, AVX-512"][0] / xeon_pace == pytest.approx(2.5 * 1500.0 / 500.0)
+    assert paces["Atom (AVX-512)"][1] == 1 and "Old (AVX-512)" not in paces and len(paces) == 3
+    xeon_pace = paces["Xeon (AVX-512)"][0]  # (EPYC now ties with it and comes first by name)
+    assert paces["Atom (AVX-512)"][0] / xeon_pace == pytest.approx(2.5 * 1500.0 / 500.0)
 
 
 def test_plan_states_the_grid_on_each_kind_of_machine(monkeypatch):
@@ -431,13 +431,13 @@ def test_plan_states_the_grid_on_each_kind_of_machine(monkeypatch):
     records = {i: SimpleNamespace(provenance=p) for i, p in enumerate([
         {**xeon, "train_seconds": 3600.0}, {**xeon, "train_seconds": 3600.0}, epyc])}  # fmt: skip
     monkeypatch.setattr(queue_mod, "_stored", lambda g: records)
-    monkeypatch.setattr(queue_mod, "this_machine", lambda: "EPYC, AVX2")
+    monkeypatch.setattr(queue_mod, "this_machine", lambda: "EPYC (AVX2)")
     text = queue_mod.cost(grid)  # 4 Xeon core-hours in all: seed 3 as its twins, on the Xeon
-    assert "; quiet: 2.0 h on Xeon, AVX-512, 4.0 h on EPYC, AVX2 (this machine; × 2.00, from 1 " \
+    assert "; quiet: 2.0 h on Xeon (AVX-512), 4.0 h on EPYC (AVX2) (this machine; × 2.00, from 1 " \
         "twins) (" in text  # fmt: skip
-    assert "would take about 1.0 core-hours more on a quiet Xeon, AVX-512, 0.5 h on 2" in text
-    monkeypatch.setattr(queue_mod, "this_machine", lambda: "Atom, AVX2")
-    assert queue_mod.cost(grid).endswith("; this machine (Atom, AVX2) not compared yet: its "
+    assert "would take about 1.0 core-hours more on a quiet Xeon (AVX-512), 0.5 h on 2" in text
+    monkeypatch.setattr(queue_mod, "this_machine", lambda: "Atom (AVX2)")
+    assert queue_mod.cost(grid).endswith("; this machine, Atom (AVX2), not compared yet: its "
                                          "queue learns its pace)")  # fmt: skip
     pace = queue_mod.Pace(prior=2.0)  # the queue starts at its kind's pace, then measures its own
     assert pace.factor == 2.0 and "× 2.00" in pace.text()
@@ -452,11 +452,11 @@ def test_a_run_of_unknown_contention_counts_no_more_than_its_twins_that_recorded
     records = {0: SimpleNamespace(provenance={**prov, "train_seconds": 3600.0}),
                1: SimpleNamespace(provenance={**blind, "train_seconds": 5 * 3600.0})}  # fmt: skip
     monkeypatch.setattr(queue_mod, "_stored", lambda g: records)
-    monkeypatch.setattr(queue_mod, "this_machine", lambda: "Xeon, AVX-512")
+    monkeypatch.setattr(queue_mod, "this_machine", lambda: "Xeon (AVX-512)")
     text = queue_mod.cost(grid)  # 6 core-hours as taken; quiet, 3: seed 1 as its twin seed 0
-    assert "spent 6.0 core-hours" in text and "; quiet: 1.5 h on Xeon, AVX-512 (this" in text
+    assert "spent 6.0 core-hours" in text and "; quiet: 1.5 h on Xeon (AVX-512) (this" in text
     records[1].provenance["train_seconds"] = 1800.0  # faster than its twin: as it took
-    assert "; quiet: 1.2 h on Xeon, AVX-512 (this" in queue_mod.cost(grid)
+    assert "; quiet: 1.2 h on Xeon (AVX-512) (this" in queue_mod.cost(grid)
 
 
 def test_a_chapter_states_its_grid_from_an_empty_store_on_each_kind_of_machine(monkeypatch):
@@ -470,7 +470,7 @@ def test_a_chapter_states_its_grid_from_an_empty_store_on_each_kind_of_machine(m
     text = queue_mod.budget_text("unit")  # 4 Xeon core-hours: 2 h on 2 cores; the EPYC twice
     assert text.startswith("the `unit` grid: 3 of its 4 runs stored, trained for 4.0 core-hours;")
     assert (
-        "about 2.0 h on a quiet Xeon, AVX-512 (the reference); 4.0 h on a quiet EPYC, AVX2 "
+        "about 2.0 h on a quiet Xeon (AVX-512) (the reference); 4.0 h on a quiet EPYC (AVX2) "
         "(× 2.00, from 1 runs with a twin on the reference), on 2 cores kept busy" in text
     )
     assert text.endswith("`python -m spatialmix.queue plan unit`)")

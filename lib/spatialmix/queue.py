@@ -206,8 +206,8 @@ def quiet_core_seconds(prov: dict) -> float | None:
 
 
 def machine(prov: dict) -> str:
-    """The kind of machine a run trained on, as its provenance names it: "AMD EPYC, AVX2"."""
-    return f"{prov.get('cpu') or 'CPU not recorded'}, {isa_text(prov)}"
+    """The kind of machine a run trained on, as its provenance names it: "AMD EPYC (AVX2)"."""
+    return f"{prov.get('cpu') or 'CPU not recorded'} ({isa_text(prov)})"
 
 
 def this_machine() -> str:
@@ -489,7 +489,7 @@ def _in_all(
     if paces and (apart := sorted({machine(r.provenance) for r in stored.values()} - paces.keys())):
         notes.append(f"{', '.join(apart)}: no twin compared, counted as {next(iter(paces))}")
     if paces and here not in paces:
-        notes.append(f"this machine ({here}) not compared yet: its queue learns its pace")
+        notes.append(f"this machine, {here}, not compared yet: its queue learns its pace")
     reference = "a quiet machine" if not paces else f"a quiet {next(iter(paces))}"
     return (
         f"; the grid in all: about {taken / cores:.1f} h on {cores} cores (the stored runs as "
