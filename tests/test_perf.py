@@ -345,6 +345,11 @@ def test_a_new_record_keeps_the_previous_one_as_history(tmp_path, monkeypatch):
     assert [h["sep_met"] for h in history] == [False, True]
     assert all(h["mixer_met"] for h in history)
     assert history[0]["ratios"] == {"sep full": 9.5, "sep space": 9.5, "mixer full": 2.5}
+    # each run names its machine: machines of this kind differ in instruction set and speed
+    prov = {"cpu": "Intel(R) Xeon(R) Processor", "isa": {"cpu": "avx512"}}
+    assert report._short_cpu(prov["cpu"]) == "Intel Xeon"
+    assert report.history_text([{**history[0], "machine": "Intel Xeon, avx512"}]).splitlines()[
+        0].split()[:4] == ["date", "(UTC)", "machine", "timing"]  # fmt: skip
 
 
 def test_the_command_line_prints_a_stored_records_table():

@@ -174,6 +174,14 @@ def summary(result: dict) -> str:
     return " ".join(lines)
 
 
+def _short_cpu(name: str | None) -> str:
+    """A CPU model name for a narrow column: "Intel(R) Xeon(R) Processor" -> "Intel Xeon"."""
+    if not name:
+        return "?"
+    return " ".join(w for w in name.replace("(R)", "").replace("(TM)", "").split()
+                    if w not in ("Processor", "CPU"))  # fmt: skip
+
+
 def history_rows(records: list[dict]) -> list[dict]:
     """Per benchmark run: how it timed, its ratio per row, whether the ratio targets held."""
     out = []
@@ -186,8 +194,10 @@ def history_rows(records: list[dict]) -> list[dict]:
         # judged as the issue first measured: with the allocator as PyTorch finds it
         groups = _by_allocator(r["rows"])
         judged = next((g for state, g in groups.items() if state != "keep"), groups.get("keep"))
-        out.append({"date": r["provenance"]["date"][:16].replace("T", " "), "timing": how,
-                    "ratios": ratios,
+        prov = r["provenance"]
+        isa = (prov.get("isa") or {}).get("cpu")  # not recorded before 2026-11-30
+        out.append({"date": prov["date"][:16].replace("T", " "), "timing": how,
+                    "machine": f"{_short_cpu(prov.get('cpu'))}, {isa or '?'}", "ratios": ratios,
                     "sep_met": min(judged["sep"]) >= TARGETS["sep_resnet_ratio"],
                     "mixer_met": min(judged["mixer"]) >= TARGETS["convmixer_ratio"]})  # fmt: skip
     return out
@@ -320,10 +330,10 @@ def history_text(history: list[dict]) -> str:
     """Every stored run (history_rows) as a table of ratios, and how often the targets held."""
     keys = list(history[-1]["ratios"])
     sep, mix = TARGETS["sep_resnet_ratio"], TARGETS["convmixer_ratio"]
-    body = [[h["date"], h["timing"],
+    body = [[h["date"], h.get("machine", "?"), h["timing"],
              *[f"{h['ratios'][k]:.1f}×" if k in h["ratios"] else "—" for k in keys],
              "met" if h["sep_met"] else "NOT met"] for h in history]  # fmt: skip
-    rows = table(["date (UTC)", "timing", *keys, f"sep ≥ {sep:.0f}×"], body)
+    rows = table(["date (UTC)", "machine", "timing", *keys, f"sep ≥ {sep:.0f}×"], body)
     n = len(history)
     return (f"{rows}\n\nsep-ResNet ≥ {sep:.0f}× in every regime: met in "
             f"{sum(h['sep_met'] for h in history)} of {n} runs; ConvMixer ≥ {mix:.0f}×: met in "
