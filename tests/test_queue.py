@@ -424,12 +424,19 @@ def test_kinds_of_machine_are_compared_on_their_twins_and_estimates_come_in_the_
     assert paces["Atom (AVX-512)"][0] / xeon_pace == pytest.approx(2.5 * 1500.0 / 500.0)
 
 
-def test_plan_states_the_grid_on_each_kind_of_machine(monkeypatch):
+def _two_kinds_of_machine() -> tuple[list[RunConfig], dict[int, SimpleNamespace]]:
+    """Four seeds of one run: two stored from a Xeon (1 h each), one from an EPYC taking twice
+    as long, one missing."""
     grid = [RunConfig("unit", TINY, "mnist", "smoke", seed=s) for s in (0, 1, 2, 3)]
     xeon = {"cpu": "Xeon", "isa": {"cpu": "avx512"}, "threads": 1, "cores": 2, "load_mean": 2.0}
     epyc = {**xeon, "cpu": "EPYC", "isa": {"cpu": "avx2"}, "train_seconds": 7200.0}
     records = {i: SimpleNamespace(provenance=p) for i, p in enumerate([
         {**xeon, "train_seconds": 3600.0}, {**xeon, "train_seconds": 3600.0}, epyc])}  # fmt: skip
+    return grid, records
+
+
+def test_plan_states_the_grid_on_each_kind_of_machine(monkeypatch):
+    grid, records = _two_kinds_of_machine()
     monkeypatch.setattr(queue_mod, "_stored", lambda g: records)
     monkeypatch.setattr(queue_mod, "this_machine", lambda: "EPYC (AVX2)")
     text = queue_mod.cost(grid)  # 4 Xeon core-hours in all: seed 3 as its twins, on the Xeon
@@ -460,11 +467,7 @@ def test_a_run_of_unknown_contention_counts_no_more_than_its_twins_that_recorded
 
 
 def test_a_chapter_states_its_grid_from_an_empty_store_on_each_kind_of_machine(monkeypatch):
-    grid = [RunConfig("unit", TINY, "mnist", "smoke", seed=s) for s in (0, 1, 2, 3)]
-    xeon = {"cpu": "Xeon", "isa": {"cpu": "avx512"}, "threads": 1, "cores": 2, "load_mean": 2.0}
-    epyc = {**xeon, "cpu": "EPYC", "isa": {"cpu": "avx2"}, "train_seconds": 7200.0}
-    records = {i: SimpleNamespace(provenance=p) for i, p in enumerate([
-        {**xeon, "train_seconds": 3600.0}, {**xeon, "train_seconds": 3600.0}, epyc])}  # fmt: skip
+    grid, records = _two_kinds_of_machine()
     monkeypatch.setattr(queue_mod, "grid_named", lambda name: grid)
     monkeypatch.setattr(queue_mod, "_stored", lambda g: records)
     text = queue_mod.budget_text("unit")  # 4 Xeon core-hours: 2 h on 2 cores; the EPYC twice
