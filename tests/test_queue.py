@@ -210,7 +210,7 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store, monkeypatch):
 
     assert f"1 run trained for {hours:.1f} core-hours" in report.compute_text(frame([record]))
     del record.provenance["load_mean"]  # a run from before loads were recorded says so
-    monkeypatch.setattr(queue_mod, "_stored", lambda g: {0: record})
+    monkeypatch.setattr(queue_mod, "_stored", lambda g, *a, **k: {0: record})
     assert queue_mod.cost(grid).endswith(  # and with no load recorded, no pace is measured
         "pace, from the twins trained on both; 1 of them recorded no load, counted as the lesser "
         "of what they took and what the runs that recorded it estimate)"
@@ -325,7 +325,7 @@ def test_every_model_of_the_stored_benchmark_is_a_family_the_queue_knows():
 
 def test_a_queue_with_hours_passes_over_runs_that_would_outlast_them(mnist_dir, store, monkeypatch):
     grid = _grid()
-    monkeypatch.setattr(queue_mod, "estimates", lambda g: {0: (7200.0 * 64, "twin")})
+    monkeypatch.setattr(queue_mod, "estimates", lambda g, *a, **k: {0: (7200.0 * 64, "twin")})
     said = []
     assert queue_mod.run_queue(grid, hours=1, require_clean=False, say=said.append) == 1
     assert said[0].startswith("passing over unit: mnist sep_resnet n=1 w=4 full seed 0")
@@ -354,7 +354,7 @@ def test_a_run_another_worker_holds_is_not_said_to_be_passed_over(mnist_dir, sto
     from spatialmix.store import claim
 
     grid = _grid()
-    monkeypatch.setattr(queue_mod, "estimates", lambda g: {0: (7200.0 * 64, "twin")})
+    monkeypatch.setattr(queue_mod, "estimates", lambda g, *a, **k: {0: (7200.0 * 64, "twin")})
     said = []
     with claim(record_path(grid[0])[0]):  # another worker is training grid[0]
         assert queue_mod.run_queue(grid, hours=1, require_clean=False, say=said.append) == 1
@@ -363,7 +363,9 @@ def test_a_run_another_worker_holds_is_not_said_to_be_passed_over(mnist_dir, sto
 
 def test_the_runs_landed_rescale_the_estimates_to_this_machines_pace(mnist_dir, store, monkeypatch):
     grid = _grid()  # run 0 estimated at a microsecond: however fast it trains, it is slower
-    monkeypatch.setattr(queue_mod, "estimates", lambda g: {0: (1e-6, "twin"), 1: (1.0, "twin")})
+    monkeypatch.setattr(
+        queue_mod, "estimates", lambda g, *a, **k: {0: (1e-6, "twin"), 1: (1.0, "twin")}
+    )
     said = []
     assert queue_mod.run_queue(grid, hours=1, require_clean=False, say=said.append) == 1
     took = [s for s in said if s.startswith("  took ")]

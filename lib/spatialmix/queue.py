@@ -310,6 +310,7 @@ def estimates(
     grid: list[RunConfig],
     stored: dict[int, Record] | None = None,
     bench: dict | None = None,
+    paces: dict[str, tuple[float, int]] | None = None,
 ) -> dict[int, tuple[float, str]]:
     """Each missing run's training core-seconds on a quiet machine of the reference kind
     (machine_paces: each stored run's time is divided by its machine's pace) by grid index, and
@@ -321,11 +322,12 @@ def estimates(
     from the others (of unknown contention) only where there is none. A run of a family with
     nothing stored: "bench", its FLOPs at the rate of the benchmark's training step of its
     family and regime (bench_rates; `bench` is that record, the store's by default), a first
-    guess until one of its runs lands; with no benchmark row either, it is not estimated."""
+    guess until one of its runs lands; with no benchmark row either, it is not estimated.
+    `stored` and `paces` default to the store's records of the grid and their machine_paces."""
     from .run_flops import training_flops
 
     stored = _stored(grid) if stored is None else stored
-    paces = machine_paces(grid, stored)
+    paces = machine_paces(grid, stored) if paces is None else paces
     seen: dict[tuple, list[float]] = {}  # (twin, load known) and per-FLOP rates (below)
     for i, record in stored.items():
         if (seconds := quiet_core_seconds(record.provenance)) is None:
@@ -389,7 +391,8 @@ def grid_cost(
     recorded their load estimate for it. With `match`, of the runs that match it (matches())
     alone, estimated from the whole grid's stored runs."""
     every = _stored(grid)
-    guess, paces = estimates(grid, every, bench), machine_paces(grid, every)
+    paces = machine_paces(grid, every)
+    guess = estimates(grid, every, bench, paces)
     keep = {i for i, cfg in enumerate(grid) if matches(cfg, match)}
     stored = {i: r for i, r in every.items() if i in keep}
     spent_by, where = _spent(stored)
@@ -398,7 +401,7 @@ def grid_cost(
     blind = [i for i, r in stored.items() if not r.provenance.get("load_mean")]
     if blind:  # of unknown contention: no more than the runs that recorded it estimate them
         known = {i: r for i, r in every.items() if r.provenance.get("load_mean")}
-        redo = estimates(grid, known, bench)
+        redo = estimates(grid, known, bench, paces)
         quiet_by.update({i: min(quiet_by[i], redo[i][0]) for i in blind if i in redo})
     return GridCost(
         runs=len(keep), stored=stored, spent=sum(spent_by.values()) / 3600, where=where,
@@ -560,8 +563,12 @@ def run_queue(
     todo = plan(grid) if distributed.is_main() else None
     # with an end in sight, a run estimated to outlast it is passed over for shorter ones: a
     # run cut off by the machine going away is lost (its checkpoint stays on that machine)
-    guess = estimates(grid) if distributed.is_main() and hours != float("inf") else {}
-    prior = machine_paces(grid, _stored(grid)).get(this_machine(), (1.0, 0))[0] if guess else 1.0
+    guess, prior = {}, 1.0
+    if distributed.is_main() and hours != float("inf"):
+        stored_runs = _stored(grid)
+        paces = machine_paces(grid, stored_runs)
+        guess = estimates(grid, stored_runs, paces=paces)
+        prior = paces.get(this_machine(), (1.0, 0))[0]
     threads, pace = torch.get_num_threads(), Pace(prior=prior)
     for i, (cfg, stored) in enumerate(distributed.broadcast(todo)):  # rank 0's plan
         if stored or not matches(cfg, match):
