@@ -195,9 +195,9 @@ def history_rows(records: list[dict]) -> list[dict]:
         groups = _by_allocator(r["rows"])
         judged = next((g for state, g in groups.items() if state != "keep"), groups.get("keep"))
         prov = r["provenance"]
-        isa = (prov.get("isa") or {}).get("cpu")  # not recorded before 2026-11-30
+        isa = isa_text(prov) if prov.get("isa") else "?"  # not recorded before 2026-11-30
         out.append({"date": prov["date"][:16].replace("T", " "), "timing": how,
-                    "machine": f"{_short_cpu(prov.get('cpu'))}, {isa or '?'}", "ratios": ratios,
+                    "machine": f"{_short_cpu(prov.get('cpu'))}, {isa}", "ratios": ratios,
                     "sep_met": min(judged["sep"]) >= TARGETS["sep_resnet_ratio"],
                     "mixer_met": min(judged["mixer"]) >= TARGETS["convmixer_ratio"]})  # fmt: skip
     return out
