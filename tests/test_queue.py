@@ -210,7 +210,7 @@ def test_plan_states_the_hours_spent_and_left(mnist_dir, store, monkeypatch):
 
     assert f"1 run trained for {hours:.1f} core-hours" in report.compute_text(frame([record]))
     del record.provenance["load_mean"]  # a run from before loads were recorded says so
-    monkeypatch.setattr(queue_mod, "_stored", lambda g, *a, **k: {0: record})
+    monkeypatch.setattr(queue_mod, "_stored", lambda g: {0: record})
     assert queue_mod.cost(grid).endswith(  # and with no load recorded, no pace is measured
         "pace, from the twins trained on both; 1 of them recorded no load, counted as the lesser "
         "of what they took and what the runs that recorded it estimate)"
