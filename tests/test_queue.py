@@ -11,7 +11,15 @@ import torch
 
 from spatialmix import ModelConfig, build_model
 from spatialmix import queue as queue_mod
-from spatialmix.experiments import CONVERGED, MIXER_CONVERGED, converged_grid, mixer_converged_grid
+from spatialmix.experiments import (
+    CONVERGED,
+    MIXER_CONVERGED,
+    converged_fig2_runs,
+    converged_fig5_runs,
+    converged_grid,
+    mixer_converged_grid,
+    paired_records,
+)
 from spatialmix.results import RunConfig, find_records, record_path
 
 TINY = ModelConfig(arch="sep_resnet", width=4, depth=1, multiplier=2)
@@ -482,3 +490,28 @@ def test_a_chapter_states_its_grid_from_an_empty_store_on_each_kind_of_machine(m
     monkeypatch.setattr(queue_mod, "_stored", lambda g: {})  # nothing stored, no benchmark row
     monkeypatch.setattr(queue_mod, "_stored_bench", lambda: None)
     assert "too few stored to estimate the rest" in queue_mod.budget_text("unit")
+
+
+def test_chapter_04_reads_the_converged_fig2_runs_the_queue_trains():
+    runs = converged_fig2_runs(["cifar10", "fashion_mnist", "cifar100"])  # cifar100: not in it
+    assert len(runs) == 3 * len(CONVERGED["depths"]) * 2 * len(CONVERGED["seeds"])
+    grid = {(c.experiment, repr(c)) for c in converged_grid()}
+    assert {(c.experiment, repr(c)) for c in runs} <= grid
+
+
+def test_chapter_05_reads_the_converged_fig5_runs_the_queue_trains():
+    runs = converged_fig5_runs()
+    assert len(runs) == 3 * len(MIXER_CONVERGED["depths"]) * len(MIXER_CONVERGED["seeds"])
+    grid = {(c.experiment, repr(c)) for c in mixer_converged_grid()}
+    assert {(c.experiment, repr(c)) for c in runs} <= grid
+
+
+def test_paired_records_keep_the_seeds_every_regime_has():
+    def rec(regime: str, seed: int) -> SimpleNamespace:
+        model = SimpleNamespace(regime=regime)
+        return SimpleNamespace(spec=SimpleNamespace(seed=seed, model=model))
+
+    full0, chans0, full1, space0 = rec("full", 0), rec("chans", 0), rec("full", 1), rec("space", 0)
+    assert paired_records([full0, None, chans0, full1, space0]) == [full0, chans0, space0]
+    assert paired_records([full0, full1]) == [full0, full1]  # one regime: every seed pairs
+    assert paired_records([None]) == []

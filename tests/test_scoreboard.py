@@ -93,3 +93,19 @@ def test_store_verdicts_writes_nothing_when_papermill_passed_parameters(store, m
     monkeypatch.setattr(report, "injected_parameters", lambda: {"scale": "smoke"})
     assert scoreboard.store_verdicts("06_adversarial", VERDICTS, CONTEXT) is None
     assert not store.exists()
+
+
+def test_a_part_at_another_scale_has_its_own_file_and_names_its_rows(store):
+    converged = {"cifar10": Verdict("fig6_chans_more_robust", "inconclusive",
+                                    {"chans_minus_full": {"mean": 0.01, "lo": -0.01, "hi": 0.03,
+                                                          "n": 3}})}  # fmt: skip
+    scoreboard.store_verdicts("06_adversarial", VERDICTS, CONTEXT)
+    path = scoreboard.store_verdicts(
+        "06_adversarial", converged, {**CONTEXT, "scale": "converged"}, part="converged"
+    )
+    assert path == store / "verdicts" / "06_adversarial.converged.json"
+    page = scoreboard.page(scoreboard.load_records())
+    assert "cifar10 (converged): **inconclusive**" in page
+    measured = "cifar10 (converged): chans − full +1.0 [-1.0, +3.0] points (2 seeds, scale conv"
+    assert measured in page
+    assert page.count("[06](06_adversarial.ipynb)") == 2  # one row per claim, one link each

@@ -291,6 +291,25 @@ CONVERGED = {"seeds": (0, 1, 2), "depths": (1, 2, 3), "panels": ("cifar10", "fas
 REGIMES3 = ("full", "chans", "space")
 
 
+def converged_fig2_runs(panels: Iterable[str]) -> list[RunConfig]:
+    """Fig. 2 as the converged grid trains it, for those of `panels` it covers: every regime,
+    depth and seed of CONVERGED. A chapter committed at another scale looks them up to show how
+    far the background queues have come (gather with no regime selected trains nothing)."""
+    covered = [name for name in panels if name in CONVERGED["panels"]]
+    return fig2_runs(REGIMES3, CONVERGED["depths"], covered, CONVERGED["seeds"], "converged")
+
+
+def paired_records(records: Iterable[Record | None]) -> list[Record]:
+    """The stored records of the seeds every regime among them has, so that curves and gaps
+    pair seed by seed (a seed one regime still lacks is left out for all)."""
+    stored = [r for r in records if r is not None]
+    regimes = {r.spec.model.regime for r in stored}
+    by_seed: dict[int, set[str]] = {}
+    for r in stored:
+        by_seed.setdefault(r.spec.seed, set()).add(r.spec.model.regime)
+    return [r for r in stored if by_seed[r.spec.seed] == regimes]
+
+
 def fig4_overrides(scale: str) -> dict[str, object]:
     """Fig. 4's data subset at a scale: at "converged", CONVERGED["width_subset"] images (the
     widest model costs 64× the narrowest: FLOPs grow as w²); elsewhere the scale's own (none)."""
@@ -351,6 +370,13 @@ MIXER_CONVERGED = {"seeds": (0, 1, 2), "depths": (2, 4, 8), "width": 128, "kerne
                    "patch_size": 2, "p1_depth": 4, "p_check_subset": 20_000,
                    "sigmas": (0.5, 1.0, 2.0), "sigma_depth": 4, "budget_factor": 2,
                    "dataset": "cifar10"}  # fmt: skip
+
+
+def converged_fig5_runs(p: Mapping[str, object] = MIXER_CONVERGED) -> list[RunConfig]:
+    """Fig. 5 as the `mixers` grid trains it: every regime, depth and seed of MIXER_CONVERGED at
+    its shape and on its dataset (chapter 05, committed at another scale, looks them up)."""
+    shape = (p["width"], p["kernel_size"], p["patch_size"])
+    return mixer_runs(REGIMES3, p["depths"], p["dataset"], p["seeds"], "converged", *shape)
 
 
 def mixer_converged_grid(p: Mapping[str, object] = MIXER_CONVERGED) -> list[RunConfig]:

@@ -54,13 +54,16 @@ def store_verdicts(
     chapter: str,
     verdicts: Mapping[str, Verdict] | Iterable[tuple[str, Verdict]],
     context: Mapping[str, object],
+    part: str = "",
 ) -> Path | None:
     """Keep a chapter's verdicts for the scoreboard; return the file written, or None.
 
     verdicts: row label (a data set, "FGSM, n = 1", ...) -> Verdict, or (label, Verdict) pairs
     where one label has verdicts of several claims. context: "scale", "seeds" (how many) and
-    "data" (data set -> its source label, or one string). Written only when the store is
-    writable and papermill injected no parameters: the stored verdicts are the committed book's.
+    "data" (data set -> its source label, or one string). part: a second set of verdicts of the
+    chapter, at another scale (e.g. "converged": the grid the queues train), kept in a file of
+    its own and named in every row. Written only when the store is writable and papermill
+    injected no parameters: the stored verdicts are the committed book's.
     """
     if store_is_readonly() or report.injected_parameters():
         return None
@@ -71,7 +74,9 @@ def store_verdicts(
     rows = [{"claim": v.claim, "label": str(label), "status": v.status,
              "measurement": measurement(v, str(label), context)} for label, v in pairs]  # fmt: skip
     record = {"schema": SCHEMA, "chapter": chapter, "context": dict(context), "verdicts": rows}
-    path = verdicts_dir() / f"{chapter}.json"
+    if part:
+        record["part"] = part
+    path = verdicts_dir() / (f"{chapter}.{part}.json" if part else f"{chapter}.json")
     write_atomically(path, record)
     return path
 
@@ -87,9 +92,10 @@ def _rows(records: Iterable[dict], link: str) -> list[tuple[str, ...]]:
     """One row per claim, in CLAIMS order: claim, measurement(s), verdict(s), chapter(s)."""
     by_claim: dict[str, list[tuple[str, dict, str]]] = {c: [] for c in CLAIMS}
     for rec in records:
-        data = rec["context"].get("data", {})
+        data, part = rec["context"].get("data", {}), rec.get("part", "")
         for row in rec["verdicts"]:
             # a row is named by its label unless that is its data set, which the text names
+            row = {**row, "label": f"{row['label']} ({part})" if part else row["label"]}
             label = "" if row["label"] in data else f"{row['label']}: "
             by_claim[row["claim"]].append((rec["chapter"], row, label))
     out = []

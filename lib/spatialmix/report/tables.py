@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 
 
 def mean_sd_text(values: Sequence[float], percent: bool = False, digits: int = 1) -> str:
-    """Format values as 'mean ± sd (n=N)', in % for fractions when percent is set."""
+    """Format values as 'mean ± sd (n=N)', in % for fractions when percent is set; one value
+    as 'value (n=1)' (a single run has no spread to show)."""
     m, sd, n = mean_sd(values)
     scale = 100 if percent else 1
-    return f"{m * scale:.{digits}f} ± {sd * scale:.{digits}f} (n={n})"
+    spread = f" ± {sd * scale:.{digits}f}" if n > 1 else ""
+    return f"{m * scale:.{digits}f}{spread} (n={n})"
 
 
 def num(value: float | None, spec: str = ".1f", scale: float = 1.0) -> str:
