@@ -16,6 +16,7 @@ from spatialmix.experiments import (
     MIXER_CONVERGED,
     converged_fig2_runs,
     converged_fig5_runs,
+    converged_fig6_runs,
     converged_grid,
     mixer_converged_grid,
     paired_records,
@@ -497,6 +498,14 @@ def test_chapter_04_reads_the_converged_fig2_runs_the_queue_trains():
     assert len(runs) == 3 * len(CONVERGED["depths"]) * 2 * len(CONVERGED["seeds"])
     grid = {(c.experiment, repr(c)) for c in converged_grid()}
     assert {(c.experiment, repr(c)) for c in runs} <= grid
+
+
+def test_chapter_06_reads_the_converged_fig6_runs_the_queue_trains():
+    standard, fgsm = converged_fig6_runs()
+    assert len(standard) == 3 * len(CONVERGED["depths"]) * len(CONVERGED["seeds"])
+    assert len(fgsm) == 2 * len(CONVERGED["adversarial_depths"]) * len(CONVERGED["seeds"])
+    grid = {(c.experiment, repr(c)) for c in converged_grid()}
+    assert {(c.experiment, repr(c)) for c in standard + fgsm} <= grid
 
 
 def test_chapter_05_reads_the_converged_fig5_runs_the_queue_trains():

@@ -1,5 +1,7 @@
 """What chapters print from measurements: directions in words, Fig. 8's sentence, verdict lines."""
 
+from types import SimpleNamespace
+
 import pandas as pd
 
 from spatialmix import claims, report
@@ -242,3 +244,15 @@ def test_run_costs_tell_runs_on_a_subset_from_runs_on_every_image():
     text = report.run_costs(df, ("dataset", "n_train", "regime"))
     assert "train images" in text.splitlines()[0]
     assert [line.split()[1] for line in text.splitlines()[2:]] == ["all", "20,000"]
+
+
+def test_a_robustness_verdict_waits_only_for_the_runs_of_its_own_depth():
+    cfgs = [SimpleNamespace(model=SimpleNamespace(regime=r, depth=n))
+            for n in (2, 4) for r in ("full", "chans") for _ in range(2)]  # fmt: skip
+    records = [object()] * 6 + [None, None]  # depth 4's chans runs still train
+    runs = {"FGSM": (cfgs, records)}
+    verdicts = report.robustness_verdicts(
+        ACC, {"FGSM": "fig6_chans_more_robust"}, {"FGSM": [2, 4]}, runs, {"FGSM": "clean"}
+    )
+    assert verdicts["FGSM, n = 2"].status == "not reproduced"  # chans keeps less: evaluated
+    assert verdicts["FGSM, n = 4"].status == report.NOT_EVALUATED

@@ -299,6 +299,17 @@ def converged_fig2_runs(panels: Iterable[str]) -> list[RunConfig]:
     return fig2_runs(REGIMES3, CONVERGED["depths"], covered, CONVERGED["seeds"], "converged")
 
 
+def converged_fig6_runs(p: Mapping[str, object] = CONVERGED) -> tuple[list[RunConfig], ...]:
+    """Fig. 6 as the converged grid trains it, on its main dataset (CIFAR-10): (standard
+    training, every regime and depth of Fig. 2; FGSM training of full and chans at the
+    adversarial depths), every seed. Chapter 06, committed at another scale, looks them up."""
+    main, seeds = p["panels"][0], p["seeds"]
+    standard = fig2_runs(REGIMES3, p["depths"], [main], seeds, "converged")
+    fgsm = adversarial_runs(("full", "chans"), p["adversarial_depths"], main, seeds, "converged",
+                            float(p["eps"]))  # fmt: skip
+    return standard, fgsm
+
+
 def paired_records(records: Iterable[Record | None]) -> list[Record]:
     """The stored records of the seeds every regime among them has, so that curves and gaps
     pair seed by seed (a seed one regime still lacks is left out for all)."""

@@ -30,14 +30,18 @@ def robustness_verdicts(
 ) -> dict[str, Verdict]:
     """Fig. 6's verdicts, one per condition and depth: claims[condition] tested on the attacked
     accuracies acc[condition, regime, n] of the pair of regimes, with their clean accuracies
-    acc[clean_of[condition], regime, n], once every run of runs_of[condition] is stored."""
+    acc[clean_of[condition], regime, n], once every run of runs_of[condition] at depth n is
+    stored (a depth whose runs are all in gets its verdict while another still trains)."""
     out = {}
     for cond, claim_id in claims.items():
         cfgs, records = runs_of[cond]
         for n in depths_of[cond]:
+            at_n = [(c, r) for c, r in zip(cfgs, records, strict=True) if c.model.depth == n]
+            cfgs_n, records_n = [c for c, _ in at_n], [r for _, r in at_n]
             robust = {r: acc[c, r, m] for (c, r, m) in acc if c == cond and m == n}
             clean = {r: acc[c, r, m] for (c, r, m) in acc if c == clean_of[cond] and m == n}
-            out[f"{cond}, n = {n}"] = verdict(claim_id, robust, cfgs, records, pair, clean=clean)
+            out[f"{cond}, n = {n}"] = verdict(claim_id, robust, cfgs_n, records_n, pair,
+                                              clean=clean)  # fmt: skip
     return out
 
 
