@@ -17,7 +17,7 @@ from test_chapters import SMOKE
 from spatialmix import plots
 from spatialmix.experiments import fig2_runs, fig3_runs, fig4_runs
 from spatialmix.regimes import REGIMES
-from spatialmix.report import NOT_EVALUATED, fill_command, missing_runs, verdict
+from spatialmix.report import NOT_EVALUATED, fill_command, missing_runs, queue_progress, verdict
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 FREEZES = (*REGIMES, "all")
@@ -144,6 +144,22 @@ def test_missing_runs_says_which_and_how_to_fill():
     assert cmd == (
         "papermill book/05_convmixer.ipynb out.ipynb -p freeze full -p scale smoke "
         "-y '{\"depths\": [1]}'"
+    )
+
+
+def test_queue_progress_says_what_is_stored_and_which_queue_trains_the_rest():
+    cfgs = fig2_runs(REGIMES, [1, 2], ["cifar10"], [0, 1, 2], "converged")
+    some = [{} if c.seed == 0 or c.model.regime == "full" else None for c in cfgs]
+    assert queue_progress(cfgs, some, "converged", "Fig. 2").splitlines() == [
+        "Fig. 2: 10 of 18 runs of the `converged` grid stored so far (the rest left out of what "
+        "follows); still to come:",
+        "  chans: 4 runs (cifar10; depths 1, 2; seeds 1, 2)",
+        "  space: 4 runs (cifar10; depths 1, 2; seeds 1, 2)",
+        "the background queue trains them: python -m spatialmix.queue run converged --commit "
+        "(`python -m spatialmix.queue plan converged` lists every run)",
+    ]
+    assert queue_progress(cfgs, [{}] * len(cfgs), "converged", "Fig. 2") == (
+        "Fig. 2: all 18 runs of the `converged` grid are stored"
     )
 
 

@@ -14,6 +14,7 @@ from .missing import (
     fill_command,
     injected_parameters,
     missing_runs,
+    queue_progress,
 )
 from .robustness import (
     robust_gap_table,
@@ -59,7 +60,8 @@ __all__ = [
     "budget_table", "budget_text", "compute_text", "curve_table", "curves", "custom_shape_note",
     "depth_table", "distance_text",
     "fill_command", "groups", "injected_parameters", "mean_sd_text", "mean_table",
-    "measured_text", "missing_runs", "num", "paired_gap_text", "patch_check", "recipe_text",
+    "measured_text", "missing_runs", "num", "paired_gap_text", "patch_check", "queue_progress",
+    "recipe_text",
     "robust_gap_table",
     "robust_gap_text", "robust_gaps", "robustness_verdicts", "run_costs", "sample_size",
     "scale_table", "shape_table", "smoothing_text", "spectra_table", "table", "verdict",

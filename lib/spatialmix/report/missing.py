@@ -125,3 +125,23 @@ def custom_shape_note(cfgs: Sequence[RunConfig]) -> str:
         f"scale 'paper' with {fields}: these runs are stored as scale 'custom', never as "
         "'paper'; pass the paper's values to reproduce its runs"
     )
+
+
+def queue_progress(
+    cfgs: Sequence[RunConfig], records: Sequence[Record | None], grid: str, label: str
+) -> str:
+    """How far a background queue's grid has come for one figure: the runs of `cfgs` the store
+    holds, what is still to come per regime, and the queue command that trains them (a chapter
+    committed at another scale shows the grid so far; it trains none of it)."""
+    cfgs, records = list(cfgs), list(records)
+    missing = _absent(cfgs, records)
+    if not missing:
+        return f"{label}: all {len(cfgs)} runs of the `{grid}` grid are stored"
+    lines = [f"{label}: {len(cfgs) - len(missing)} of {len(cfgs)} runs of the `{grid}` grid "
+             "stored so far (the rest left out of what follows); still to come:"]  # fmt: skip
+    lines += [f"  {r}: {len(m)} run{'s' if len(m) > 1 else ''} ({_describe(m, cfgs)})"
+              for r in REGIMES if (m := [c for c in missing if c.model.regime == r])]  # fmt: skip
+    queue = "python -m spatialmix.queue"
+    lines.append(f"the background queue trains them: {queue} run {grid} --commit "
+                 f"(`{queue} plan {grid}` lists every run)")  # fmt: skip
+    return "\n".join(lines)
