@@ -106,6 +106,7 @@ def test_a_part_at_another_scale_has_its_own_file_and_names_its_rows(store):
     assert path == store / "verdicts" / "06_adversarial.converged.json"
     page = scoreboard.page(scoreboard.load_records())
     assert "cifar10 (converged): **inconclusive**" in page
+    assert page.index("FGSM, n = 1: **reproduced**") < page.index("(converged): **inconclusive**")
     measured = "cifar10 (converged): chans − full +1.0 [-1.0, +3.0] points (2 seeds, scale conv"
     assert measured in page
     assert page.count("[06](06_adversarial.ipynb)") == 2  # one row per claim, one link each

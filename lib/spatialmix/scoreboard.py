@@ -82,9 +82,10 @@ def store_verdicts(
 
 
 def load_records(folder: Path | None = None) -> list[dict]:
-    """Every chapter's stored verdicts, by chapter name."""
+    """Every chapter's stored verdicts, by chapter name, each chapter's parts after it."""
     folder = verdicts_dir() if folder is None else Path(folder)
-    paths = sorted(folder.glob("*.json")) if folder.exists() else []
+    paths = folder.glob("*.json") if folder.exists() else []
+    paths = sorted(paths, key=lambda p: (p.name.split(".")[0], p.name.count(".")))
     return [read_json(p, "chapter verdicts") for p in paths]
 
 
