@@ -15,6 +15,8 @@ from spatialmix.experiments import (
     CONVERGED,
     MIXER_CONVERGED,
     converged_fig2_runs,
+    converged_fig3_runs,
+    converged_fig4_runs,
     converged_fig5_runs,
     converged_fig6_runs,
     converged_grid,
@@ -498,6 +500,15 @@ def test_chapter_04_reads_the_converged_fig2_runs_the_queue_trains():
     assert len(runs) == 3 * len(CONVERGED["depths"]) * 2 * len(CONVERGED["seeds"])
     grid = {(c.experiment, repr(c)) for c in converged_grid()}
     assert {(c.experiment, repr(c)) for c in runs} <= grid
+
+
+def test_chapter_04_reads_the_converged_fig3_and_fig4_runs_the_queue_trains():
+    banks, widths = converged_fig3_runs(), converged_fig4_runs()
+    assert len(banks) == (1 + len(CONVERGED["banks"])) * len(CONVERGED["seeds"])
+    assert len(widths) == 2 * len(CONVERGED["widths"]) * len(CONVERGED["seeds"])
+    assert {c.overrides["n_train"] for c in widths} == {CONVERGED["width_subset"]}
+    grid = {(c.experiment, repr(c)) for c in converged_grid()}
+    assert {(c.experiment, repr(c)) for c in banks + widths} <= grid
 
 
 def test_chapter_06_reads_the_converged_fig6_runs_the_queue_trains():

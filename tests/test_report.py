@@ -256,3 +256,15 @@ def test_a_robustness_verdict_waits_only_for_the_runs_of_its_own_depth():
     )
     assert verdicts["FGSM, n = 2"].status == "not reproduced"  # chans keeps less: evaluated
     assert verdicts["FGSM, n = 4"].status == report.NOT_EVALUATED
+
+
+def test_bank_groups_follow_the_papers_order_and_the_table_names_each_bank():
+    rows = [("chans", "box", 0, 0.5), ("full", "random", 0, 0.8), ("chans", "random", 0, 0.79),
+            ("chans", "random", 1, 0.81), ("chans", "identity", 0, 0.3)]  # fmt: skip
+    df = pd.DataFrame([{"metric": "test_acc", "regime": r, "bank": b, "seed": s, "value": v}
+                       for r, b, s, v in rows])  # fmt: skip
+    acc = report.bank_groups(df)
+    assert list(acc) == ["full", "random", "box", "identity"]  # Same has no run: left out
+    assert acc["random"] == [0.79, 0.81] and acc["full"] == [0.8]
+    text = report.bank_table(acc, {"full": "Full", "random": "Different"})
+    assert "Different   chans  80.0 ± 1.4 (n=2)" in text and "box   chans        50.0 (n=1)" in text

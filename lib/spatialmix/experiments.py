@@ -299,6 +299,19 @@ def converged_fig2_runs(panels: Iterable[str]) -> list[RunConfig]:
     return fig2_runs(REGIMES3, CONVERGED["depths"], covered, CONVERGED["seeds"], "converged")
 
 
+def converged_fig3_runs(p: Mapping[str, object] = CONVERGED) -> list[RunConfig]:
+    """Fig. 3 as the converged grid trains it: full and chans with each bank at its bank depth,
+    on its main dataset, every seed (chapter 04, committed at another scale, looks them up)."""
+    return fig3_runs(p["banks"], p["bank_depth"], p["panels"][0], p["seeds"], "converged")
+
+
+def converged_fig4_runs(p: Mapping[str, object] = CONVERGED) -> list[RunConfig]:
+    """Fig. 4 as the converged grid trains it: full and chans at each width, at its width depth,
+    on its training subset of the main dataset, every seed."""
+    return fig4_runs(("full", "chans"), p["widths"], p["width_depth"], p["panels"][0],
+                     p["seeds"], "converged", {"n_train": p["width_subset"]})  # fmt: skip
+
+
 def converged_fig6_runs(p: Mapping[str, object] = CONVERGED) -> tuple[list[RunConfig], ...]:
     """Fig. 6 as the converged grid trains it, on its main dataset (CIFAR-10): (standard
     training, every regime and depth of Fig. 2; FGSM training of full and chans at the

@@ -27,6 +27,8 @@ from .tables import (
     METRIC_LABELS,
     attack_groups,
     attack_text,
+    bank_groups,
+    bank_table,
     budget_table,
     budget_text,
     compute_text,
@@ -57,6 +59,7 @@ from .verdicts import (
 
 __all__ = [
     "FILL_EXCLUDED", "FORMATS", "METRIC_LABELS", "NOT_EVALUATED", "attack_groups", "attack_text",
+    "bank_groups", "bank_table",
     "budget_table", "budget_text", "compute_text", "curve_table", "curves", "custom_shape_note",
     "depth_table", "distance_text",
     "fill_command", "groups", "injected_parameters", "mean_sd_text", "mean_table",

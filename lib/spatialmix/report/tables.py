@@ -59,6 +59,25 @@ def groups(
     return out
 
 
+# Fig. 3's bars in the paper's order: full (random init, all learned), then chans per bank
+BANK_ORDER = ("full", "random", "same", "box", "identity")
+
+
+def bank_groups(df: pd.DataFrame) -> dict[str, list[float]]:
+    """Fig. 3's test accuracies per seed, {"full" or the chans bank: [per seed]}, in the
+    paper's order (BANK_ORDER); banks without runs are left out."""
+    by_bank = groups(df, "test_acc", ("regime", "bank"))
+    acc = {("full" if regime == "full" else bank): a for (regime, bank), a in by_bank.items()}
+    return {b: acc[b] for b in BANK_ORDER if b in acc}
+
+
+def bank_table(acc: Mapping[str, Sequence[float]], labels: Mapping[str, str]) -> str:
+    """Fig. 3's numbers: bank (in `labels`' words), regime, test accuracy mean ± sd (n)."""
+    rows = [(labels.get(b, b), "full" if b == "full" else "chans", mean_sd_text(a, True))
+            for b, a in acc.items()]  # fmt: skip
+    return table(["bank", "regime", "test accuracy %"], rows)
+
+
 def attack_groups(
     df: pd.DataFrame, eps_label: str, training: str = "", pgd_step: float | None = None
 ) -> dict[tuple[str, str, int], list[float]]:
