@@ -1,7 +1,7 @@
 """Where and how a number was made: device, threads, versions, commit (airbench's "Evidence").
 
 It reads facts (and pins the thread count it then reports); what makes a step fast, the
-allocator setting and torch.compile, is accel.py's, and recorded here as found.
+allocator setting, subnormal floats and torch.compile, is accel.py's, and recorded here as found.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .accel import allocator
+from .accel import allocator, denormals
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -145,6 +145,7 @@ def provenance(device: torch.device) -> dict:
         "threads": torch.get_num_threads(),
         "cores": os.cpu_count(),
         "allocator": allocator(),
+        "denormals": denormals(),
         "git_commit": git_commit(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from . import distributed
-from .accel import want_compile
+from .accel import flush_denormals, want_compile
 from .datasets import DATASETS, Dataset
 from .evaluation import (
     N_RECONSTRUCTIONS,
@@ -274,7 +274,9 @@ def _target(spec: RunSpec, data: Data, dev: torch.device) -> Target:
 def measure(
     target: Target, evaluations: Iterable[Evaluation], dev: torch.device
 ) -> dict[str, Evaluated]:
-    """Run each evaluation on a trained target, with its own provenance and time."""
+    """Run each evaluation on a trained target, with its own provenance and time (subnormal
+    floats flushed to zero, as in training: accel.flush_denormals)."""
+    flush_denormals()
     out = {}
     for spec in evaluations:
         started = time.perf_counter()

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import distributed
-from .accel import CompiledStep, keep_freed_memory
+from .accel import CompiledStep, flush_denormals, keep_freed_memory
 from .attacks import fgsm, pgd
 from .data import Loader, permute_pixels
 
@@ -142,7 +142,8 @@ def train(
     how tests simulate a killed run. Throughput counts training steps only (and, with
     compile=True, the one-off compile inside the first step). "compiled" in the result says
     whether the steps ran through torch.compile (it falls back to eager if compiling fails).
-    Training keeps freed memory in the heap (accel.keep_freed_memory, SPATIALMIX_MALLOC).
+    Training keeps freed memory in the heap (accel.keep_freed_memory, SPATIALMIX_MALLOC) and
+    flushes subnormal floats to zero (accel.flush_denormals, SPATIALMIX_DENORMALS).
     epoch_eval, if given, is called after every epoch and its dict joins that epoch's history
     row (how the test accuracy curve is logged); its time is not counted as training time.
     Under DDP (distributed.init) every rank calls train with the whole loader and resumes from
@@ -152,6 +153,7 @@ def train(
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     keep_freed_memory()
+    flush_denormals()
     loader = distributed.shard(loader)  # this rank's slice of each global batch
     opt = make_optimizer(model, cfg)
     steps_per_epoch = len(loader)
