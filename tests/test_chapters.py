@@ -250,3 +250,23 @@ def test_setup_reads_the_chapters_only_at_a_scale_with_its_own_parameters(monkey
     chapters.setup(scale="cpu", freeze="full")  # every papermill run at cpu/quick/smoke
     with pytest.raises(AssertionError, match="parsed the chapters"):
         chapters.setup(scale="converged", freeze="full")
+
+
+NBVAL_MARKERS = {
+    "NBVAL_IGNORE_OUTPUT",
+    "NBVAL_CHECK_OUTPUT",
+    "NBVAL_RAISES_EXCEPTION",
+    "NBVAL_SKIP",
+}
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_nbval_markers_are_spelt_as_nbval_reads_them(path):
+    """nbval honours a marker only when the whole comment is the marker: `# NBVAL_SKIP  (why)` is
+    silently an ordinary comment, and the cell's output is then compared."""
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    for i, cell in enumerate(cells):
+        for line in "".join(cell["source"]).splitlines():
+            if line.lstrip("# ").startswith("NBVAL"):
+                marker = line.strip().lstrip("#").strip()
+                assert marker in NBVAL_MARKERS, f"code cell {i}: nbval ignores {line!r}"
