@@ -8,6 +8,7 @@ import nbformat
 import papermill
 import pytest
 import yaml
+from nbval.plugin import comment_markers
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
@@ -252,12 +253,6 @@ def test_setup_reads_the_chapters_only_at_a_scale_with_its_own_parameters(monkey
         chapters.setup(scale="converged", freeze="full")
 
 
-NBVAL_MARKERS = {
-    "NBVAL_IGNORE_OUTPUT",
-    "NBVAL_CHECK_OUTPUT",
-    "NBVAL_RAISES_EXCEPTION",
-    "NBVAL_SKIP",
-}
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
@@ -269,4 +264,4 @@ def test_nbval_markers_are_spelt_as_nbval_reads_them(path):
         for line in "".join(cell["source"]).splitlines():
             if line.lstrip("# ").startswith("NBVAL"):
                 marker = line.strip().lstrip("#").strip()
-                assert marker in NBVAL_MARKERS, f"code cell {i}: nbval ignores {line!r}"
+                assert marker in comment_markers, f"code cell {i}: nbval ignores {line!r}"
