@@ -253,8 +253,6 @@ def test_setup_reads_the_chapters_only_at_a_scale_with_its_own_parameters(monkey
         chapters.setup(scale="converged", freeze="full")
 
 
-
-
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_nbval_markers_are_spelt_as_nbval_reads_them(path):
     """nbval honours a marker only when the whole comment is the marker: `# NBVAL_SKIP  (why)` is
