@@ -19,8 +19,10 @@ from spatialmix.experiments import (
     converged_fig4_runs,
     converged_fig5_runs,
     converged_fig6_runs,
+    converged_fig7_runs,
     converged_grid,
     mixer_converged_grid,
+    paired_per_depth,
     paired_records,
 )
 from spatialmix.results import RunConfig, find_records, record_path
@@ -526,6 +528,15 @@ def test_chapter_05_reads_the_converged_fig5_runs_the_queue_trains():
     assert {(c.experiment, repr(c)) for c in runs} <= grid
 
 
+def test_chapter_06_reads_the_converged_fig7_runs_the_queue_trains():
+    runs = converged_fig7_runs()
+    seeds = len(MIXER_CONVERGED["seeds"])
+    assert len(runs) == (2 + len(MIXER_CONVERGED["sigmas"])) * seeds  # full, chans, each σ
+    assert {c.model.depth for c in runs} == {MIXER_CONVERGED["sigma_depth"]}
+    grid = {(c.experiment, repr(c)) for c in mixer_converged_grid()}
+    assert {(c.experiment, repr(c)) for c in runs} <= grid
+
+
 def test_paired_records_keep_the_seeds_every_regime_has():
     def rec(regime: str, seed: int) -> SimpleNamespace:
         model = SimpleNamespace(regime=regime)
@@ -535,3 +546,15 @@ def test_paired_records_keep_the_seeds_every_regime_has():
     assert paired_records([full0, None, chans0, full1, space0]) == [full0, chans0, space0]
     assert paired_records([full0, full1]) == [full0, full1]  # one regime: every seed pairs
     assert paired_records([None]) == []
+
+
+def test_paired_per_depth_pairs_each_depth_on_its_own():
+    def rec(regime: str, depth: int, seed: int) -> SimpleNamespace:
+        model = SimpleNamespace(regime=regime, depth=depth)
+        return SimpleNamespace(spec=SimpleNamespace(seed=seed, model=model))
+
+    f20, c20, f21 = rec("full", 2, 0), rec("chans", 2, 0), rec("full", 2, 1)
+    f40, f41, c41 = rec("full", 4, 0), rec("full", 4, 1), rec("chans", 4, 1)
+    s41 = rec("space", 4, 1)  # not among the regimes asked for
+    got = paired_per_depth([f20, c20, f21, None, f40, f41, c41, s41], ("full", "chans"))
+    assert got == [f20, c20, f41, c41]  # seed 1 at depth 2 and seed 0 at depth 4 lack chans

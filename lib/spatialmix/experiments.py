@@ -334,6 +334,15 @@ def paired_records(records: Iterable[Record | None]) -> list[Record]:
     return [r for r in stored if by_seed[r.spec.seed] == regimes]
 
 
+def paired_per_depth(records: Iterable[Record | None], regimes: Iterable[str]) -> list[Record]:
+    """paired_records at each depth on its own, among `regimes` only: a seed pairs at depth n when
+    every one of those regimes stored at n has it, whatever other depths and regimes hold."""
+    wanted = set(regimes)
+    stored = [r for r in records if r is not None and r.spec.model.regime in wanted]
+    depths = sorted({r.spec.model.depth for r in stored})
+    return [r for n in depths for r in paired_records(x for x in stored if x.spec.model.depth == n)]
+
+
 def fig4_overrides(scale: str) -> dict[str, object]:
     """Fig. 4's data subset at a scale: at "converged", CONVERGED["width_subset"] images (the
     widest model costs 64× the narrowest: FLOPs grow as w²); elsewhere the scale's own (none)."""
@@ -401,6 +410,15 @@ def converged_fig5_runs(p: Mapping[str, object] = MIXER_CONVERGED) -> list[RunCo
     its shape and on its dataset (chapter 05, committed at another scale, looks them up)."""
     shape = (p["width"], p["kernel_size"], p["patch_size"])
     return mixer_runs(REGIMES3, p["depths"], p["dataset"], p["seeds"], "converged", *shape)
+
+
+def converged_fig7_runs(p: Mapping[str, object] = MIXER_CONVERGED) -> list[RunConfig]:
+    """Fig. 7 as the `mixers` grid trains it: chans ConvMixers smoothed at every σ of
+    MIXER_CONVERGED, beside Fig. 5's full and chans at its sigma_depth, every seed (chapter 06,
+    committed at another scale, looks them up)."""
+    shape = (p["width"], p["kernel_size"], p["patch_size"])
+    return smoothing_runs(p["sigmas"], p["sigma_depth"], p["dataset"], p["seeds"], "converged",
+                          *shape)  # fmt: skip
 
 
 def mixer_converged_grid(p: Mapping[str, object] = MIXER_CONVERGED) -> list[RunConfig]:
