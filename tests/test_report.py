@@ -268,3 +268,11 @@ def test_bank_groups_follow_the_papers_order_and_the_table_names_each_bank():
     assert acc["random"] == [0.79, 0.81] and acc["full"] == [0.8]
     text = report.bank_table(acc, {"full": "Full", "random": "Different"})
     assert "Different   chans  80.0 ± 1.4 (n=2)" in text and "box   chans        50.0 (n=1)" in text
+
+
+def test_mean_sd_text_never_prints_a_nonzero_spread_as_zero():
+    assert report.mean_sd_text([0.6757, 0.6761], percent=True) == "67.6 ± <0.05 (n=2)"
+    assert report.mean_sd_text([0.5, 0.5], percent=True) == "50.0 ± 0.0 (n=2)"  # truly none
+    assert report.mean_sd_text([0.5, 0.52], percent=True) == "51.0 ± 1.4 (n=2)"
+    assert report.mean_sd_text([1.0, 1.001], digits=2) == "1.00 ± <0.005 (n=2)"
+    assert report.mean_sd_text([0.5]) == "0.5 (n=1)"

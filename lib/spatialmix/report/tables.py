@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 
 def mean_sd_text(values: Sequence[float], percent: bool = False, digits: int = 1) -> str:
     """Format values as 'mean ± sd (n=N)', in % for fractions when percent is set; one value
-    as 'value (n=1)' (a single run has no spread to show)."""
+    as 'value (n=1)' (a single run has no spread to show). A nonzero sd too small for `digits`
+    reads '± <0.05' (at one digit), so it is not taken for a missing or zero spread."""
     m, sd, n = mean_sd(values)
-    scale = 100 if percent else 1
-    spread = f" ± {sd * scale:.{digits}f}" if n > 1 else ""
+    scale, half = (100 if percent else 1), 0.5 * 10**-digits
+    shown = f"<{half:g}" if 0 < sd * scale < half else f"{sd * scale:.{digits}f}"
+    spread = f" ± {shown}" if n > 1 else ""
     return f"{m * scale:.{digits}f}{spread} (n={n})"
 
 
